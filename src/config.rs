@@ -1,0 +1,1 @@
+//! sluice.toml: the gateway's configuration (being written).

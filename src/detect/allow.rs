@@ -1,0 +1,70 @@
+//! Allow lists: terms that are never entities (e.g. "AWS", "S3", "EKS"), however a detector scored
+//! them. One term per line in `rules/dictionaries/allow/*.txt`; `#` starts a comment line.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use super::DetectError;
+
+#[derive(Debug, Clone, Default)]
+pub struct AllowList {
+    terms: HashSet<String>,
+}
+
+impl AllowList {
+    pub fn from_terms<I: IntoIterator<Item = S>, S: AsRef<str>>(terms: I) -> Self {
+        AllowList {
+            terms: terms
+                .into_iter()
+                .map(|t| t.as_ref().trim().to_lowercase())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        }
+    }
+
+    /// Reads every `*.txt` in `dir`. A missing directory is an empty list: allow lists only ever
+    /// remove findings, so their absence can't make a scan less strict.
+    pub fn load(dir: &Path) -> Result<Self, DetectError> {
+        let mut terms = Vec::new();
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(AllowList::default()),
+            Err(source) => {
+                return Err(DetectError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        let mut paths: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).map_err(|source| DetectError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            terms.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_owned),
+            );
+        }
+        Ok(AllowList::from_terms(terms))
+    }
+
+    pub fn contains(&self, value: &str) -> bool {
+        !self.terms.is_empty() && self.terms.contains(&value.trim().to_lowercase())
+    }
+
+    pub fn len(&self) -> usize {
+        self.terms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+}

@@ -1,0 +1,172 @@
+//! Resolving overlapping findings into one set of entities.
+//!
+//! Rules, in order:
+//! 1. Findings under their type's threshold, or whose text is on an allow list, are dropped.
+//! 2. Findings of the same type that overlap or touch are one entity (NER often splits a name into
+//!    word pieces; a regex and the NER model may both find the same email): the union span, the best
+//!    score, validated if either was.
+//! 3. Between types, priority goes to validated findings, then longer spans, then higher scores. A
+//!    finding lying wholly inside a higher-priority one is dropped; one that only partly overlaps is
+//!    kept, because dropping it could hide an identifier (redaction masks the union of spans).
+
+use std::collections::HashMap;
+
+use super::allow::AllowList;
+use super::Finding;
+
+#[derive(Debug, Clone, Default)]
+pub struct MergeOptions {
+    pub min_score: f32,
+    pub thresholds: HashMap<String, f32>,
+    pub allow: AllowList,
+}
+
+impl MergeOptions {
+    fn threshold(&self, entity_type: &str) -> f32 {
+        self.thresholds.get(entity_type).copied().unwrap_or(self.min_score)
+    }
+}
+
+/// Merges `findings` (byte offsets into `text`); the result is sorted by start.
+pub fn merge(text: &str, findings: Vec<Finding>, opts: &MergeOptions) -> Vec<Finding> {
+    let kept: Vec<Finding> = findings
+        .into_iter()
+        .filter(|f| f.start < f.end && f.end <= text.len())
+        .filter(|f| f.score >= opts.threshold(&f.entity_type))
+        .filter(|f| !opts.allow.contains(&text[f.start..f.end]))
+        .collect();
+    let unified = unify_same_type(text, kept);
+    resolve_across_types(unified)
+}
+
+fn unify_same_type(text: &str, mut findings: Vec<Finding>) -> Vec<Finding> {
+    findings.sort_by(|a, b| {
+        a.entity_type
+            .cmp(&b.entity_type)
+            .then(a.start.cmp(&b.start))
+            .then(b.end.cmp(&a.end))
+    });
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    for f in findings {
+        if let Some(last) = out.last_mut() {
+            if last.entity_type == f.entity_type && touches(text, last, &f) {
+                absorb(last, f);
+                continue;
+            }
+        }
+        out.push(f);
+    }
+    out
+}
+
+/// Same-type findings merge when they overlap or are separated by nothing (word pieces).
+fn touches(_text: &str, a: &Finding, b: &Finding) -> bool {
+    b.start <= a.end
+}
+
+fn absorb(into: &mut Finding, f: Finding) {
+    into.end = into.end.max(f.end);
+    if f.score > into.score || (f.validated && !into.validated) {
+        into.rule_id = f.rule_id;
+        into.detector = f.detector;
+    }
+    into.score = into.score.max(f.score);
+    into.validated |= f.validated;
+    for c in f.context {
+        if !into.context.contains(&c) {
+            into.context.push(c);
+        }
+    }
+}
+
+fn resolve_across_types(mut findings: Vec<Finding>) -> Vec<Finding> {
+    findings.sort_by(|a, b| {
+        b.validated
+            .cmp(&a.validated)
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
+            .then(b.score.total_cmp(&a.score))
+            .then(a.start.cmp(&b.start))
+    });
+    let mut accepted: Vec<Finding> = Vec::with_capacity(findings.len());
+    for f in findings {
+        let contained = accepted.iter().any(|a| a.start <= f.start && f.end <= a.end);
+        if !contained {
+            accepted.push(f);
+        }
+    }
+    accepted.sort_by_key(|f| (f.start, f.end));
+    accepted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::DetectorKind;
+
+    fn f(ty: &str, start: usize, end: usize, score: f32, validated: bool) -> Finding {
+        Finding {
+            entity_type: ty.into(),
+            start,
+            end,
+            score,
+            detector: DetectorKind::Regex,
+            rule_id: format!("{ty}-{start}"),
+            validated,
+            context: vec![],
+        }
+    }
+
+    fn spans(v: &[Finding]) -> Vec<(&str, usize, usize)> {
+        v.iter().map(|f| (f.entity_type.as_str(), f.start, f.end)).collect()
+    }
+
+    const TEXT: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+    #[test]
+    fn same_type_pieces_join() {
+        let out = merge(
+            TEXT,
+            vec![f("PERSON", 0, 4, 0.8, false), f("PERSON", 4, 7, 0.9, false), f("PERSON", 2, 5, 0.7, false)],
+            &MergeOptions::default(),
+        );
+        assert_eq!(spans(&out), vec![("PERSON", 0, 7)]);
+        assert_eq!(out[0].score, 0.9);
+    }
+
+    #[test]
+    fn validated_beats_longer_and_contained_is_dropped() {
+        let out = merge(
+            TEXT,
+            vec![f("PHONE_NUMBER", 0, 12, 0.6, false), f("US_SSN", 2, 11, 0.5, true)],
+            &MergeOptions::default(),
+        );
+        // The validated SSN wins; the phone span is not inside it, so it is kept too.
+        assert_eq!(spans(&out), vec![("PHONE_NUMBER", 0, 12), ("US_SSN", 2, 11)]);
+        let out = merge(
+            TEXT,
+            vec![f("ZIP_CODE", 3, 8, 0.9, false), f("US_BANK_NUMBER", 0, 12, 0.6, false)],
+            &MergeOptions::default(),
+        );
+        assert_eq!(spans(&out), vec![("US_BANK_NUMBER", 0, 12)]);
+    }
+
+    #[test]
+    fn thresholds_and_allow_list() {
+        let opts = MergeOptions {
+            min_score: 0.5,
+            thresholds: [("PERSON".to_string(), 0.95)].into_iter().collect(),
+            allow: AllowList::from_terms(["ABC"]),
+        };
+        let out = merge(
+            TEXT,
+            vec![
+                f("PERSON", 0, 3, 0.9, false),
+                f("URL", 10, 13, 0.9, false),
+                f("EMAIL_ADDRESS", 20, 25, 0.4, false),
+                f("IP_ADDRESS", 26, 30, 0.6, false),
+            ],
+            &opts,
+        );
+        assert_eq!(spans(&out), vec![("IP_ADDRESS", 26, 30)]);
+    }
+}

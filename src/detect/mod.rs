@@ -1,0 +1,153 @@
+//! Finding PII, PHI and secrets in text.
+//!
+//! Each [`Detector`] (regex rule packs, dictionaries, the NER model) reports [`Finding`]s with byte
+//! offsets; the [`Pipeline`] runs all enabled detectors, merges overlapping findings, applies allow
+//! lists and per-type thresholds, and reports [`Entity`]s with code point offsets.
+//!
+//! A detector that fails returns an error, never an empty list: callers must treat an error as
+//! "sensitive" (fail closed).
+
+pub mod allow;
+pub mod catalog;
+pub mod dictionary;
+pub mod entity;
+pub mod merge;
+pub mod ner;
+pub mod offsets;
+pub mod regex;
+pub mod rules;
+pub mod validators;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use entity::{DetectorKind, Entity, Finding};
+
+/// Why detection failed. Every variant means "treat this text as sensitive".
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    #[error("{path}: model file is missing; run `make models` to fetch the pinned model artifacts")]
+    ModelMissing { path: PathBuf },
+    #[error("NER model error: {0}")]
+    Model(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A source of findings. Implementations must be cheap to share across threads: the gateway calls
+/// `detect` concurrently from many requests.
+pub trait Detector: Send + Sync {
+    /// A short name for logs and `--explain` (e.g. "regex", "dictionary", "ner").
+    fn name(&self) -> &str;
+    /// Findings in `text`, byte offsets, in any order; overlapping findings are allowed.
+    fn detect(&self, text: &str) -> Result<Vec<Finding>, DetectError>;
+}
+
+/// Settings of the `[detect]` section of sluice.toml (and the `sluice scan` flags).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// Directory of regex rule packs (`*.toml`); dictionaries live in its `dictionaries/` subdir.
+    pub rules: PathBuf,
+    /// Run the NER model.
+    pub ner: bool,
+    pub ner_model_dir: PathBuf,
+    pub onnxruntime: PathBuf,
+    /// Intra-op threads per NER session.
+    pub ner_threads: usize,
+    /// Sessions in the pool (concurrent NER inferences).
+    pub ner_sessions: usize,
+    /// Findings below this score are dropped (unless a per-type threshold says otherwise).
+    pub min_score: f32,
+    pub thresholds: HashMap<String, f32>,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            rules: PathBuf::from("rules"),
+            ner: true,
+            ner_model_dir: PathBuf::from("models/rampart"),
+            onnxruntime: PathBuf::from("models/onnxruntime/libonnxruntime.so.1.31.1"),
+            ner_threads: 2,
+            ner_sessions: 2,
+            min_score: 0.5,
+            thresholds: HashMap::new(),
+        }
+    }
+}
+
+impl DetectConfig {
+    /// Resolves relative paths against `base` (the directory of the config file).
+    pub fn resolve_paths(&mut self, base: &Path) {
+        for p in [&mut self.rules, &mut self.ner_model_dir, &mut self.onnxruntime] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+    }
+}
+
+/// All enabled detectors plus the merge step.
+pub struct Pipeline {
+    detectors: Vec<Box<dyn Detector>>,
+    merge: merge::MergeOptions,
+}
+
+impl Pipeline {
+    pub fn new(detectors: Vec<Box<dyn Detector>>, merge: merge::MergeOptions) -> Self {
+        Pipeline { detectors, merge }
+    }
+
+    /// Loads the rule packs, dictionaries and (if enabled) the NER model named by `cfg`.
+    pub fn from_config(cfg: &DetectConfig) -> Result<Self, DetectError> {
+        for (ty, _) in cfg.thresholds.iter() {
+            if !catalog::is_entity_type(ty) {
+                let hint = catalog::nearest_entity_type(ty)
+                    .map(|n| format!(" (did you mean {n}?)"))
+                    .unwrap_or_default();
+                return Err(DetectError::Config(format!(
+                    "[detect.thresholds]: unknown entity type {ty}{hint}"
+                )));
+            }
+        }
+        let mut detectors: Vec<Box<dyn Detector>> = vec![Box::new(regex::RegexDetector::load(&cfg.rules)?)];
+        let dict_dir = cfg.rules.join("dictionaries");
+        detectors.push(Box::new(dictionary::DictionaryDetector::load(&dict_dir)?));
+        if cfg.ner {
+            detectors.push(Box::new(ner::NerDetector::load(&ner::NerConfig::from(cfg))?));
+        }
+        let allow = allow::AllowList::load(&dict_dir.join("allow"))?;
+        Ok(Pipeline::new(
+            detectors,
+            merge::MergeOptions {
+                min_score: cfg.min_score,
+                thresholds: cfg.thresholds.clone(),
+                allow,
+            },
+        ))
+    }
+
+    /// The names of the detectors in this pipeline (for the audit record).
+    pub fn detector_names(&self) -> Vec<&str> {
+        self.detectors.iter().map(|d| d.name()).collect()
+    }
+
+    /// Scans `text`: all detectors, merged, with code point offsets, sorted by start.
+    pub fn scan(&self, text: &str) -> Result<Vec<Entity>, DetectError> {
+        let mut findings = Vec::new();
+        for d in &self.detectors {
+            findings.extend(d.detect(text)?);
+        }
+        let merged = merge::merge(text, findings, &self.merge);
+        Ok(offsets::to_entities(text, merged))
+    }
+}

@@ -1,0 +1,1 @@
+//! Regex rule pack file model (placeholder; being written).

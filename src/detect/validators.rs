@@ -1,0 +1,1 @@
+//! Checksum and structure validators (placeholder; being written).

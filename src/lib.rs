@@ -1,0 +1,13 @@
+//! sluice: a privacy gateway for LLM traffic.
+//!
+//! Text is scanned by detectors ([`detect`]), judged by policy files ([`policy`]), every decision is
+//! written to a hash-chained audit log ([`audit`]), and the request is served by the backend the
+//! decision allows ([`backend`], [`server`]). The CLI in `main.rs` is a thin shell over [`cli`].
+
+pub mod audit;
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod detect;
+pub mod policy;
+pub mod server;
