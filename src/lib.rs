@@ -9,5 +9,6 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod detect;
+pub mod openai;
 pub mod policy;
 pub mod server;
