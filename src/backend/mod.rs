@@ -1,1 +1,55 @@
-//! backend (being written).
+//! Where answers come from: the embedded llama.cpp model and OpenAI-compatible HTTP upstreams.
+//!
+//! The server picks a backend after the policy decision and calls [`Backend::chat`]. Every
+//! backend answers in the same shape ([`BackendReply`]): a complete answer or a stream of parsed
+//! SSE events that still carry their raw bytes, so the server can forward an upstream's bytes
+//! unchanged, rewrite text (placeholder restoration) or count tokens, whichever it needs.
+//!
+//! Cancellation is by drop: dropping the future returned by `chat`, or the [`ChunkStream`], stops
+//! the work (a local generation stops within one token and frees its slot).
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod llama;
+pub mod reply;
+
+use futures_util::future::BoxFuture;
+
+use crate::openai::ChatCompletionRequest;
+
+pub use config::{build_backend, BackendConfig, HttpConfig, LlamaConfig};
+pub use error::{BackendError, BackendInitError};
+pub use http::HttpBackend;
+pub use llama::EmbeddedLlama;
+pub use reply::{BackendReply, ChunkStream, Completion, StreamEvent, StreamItem, UsageProbe};
+
+/// A source of chat completions. Object-safe, so a server can hold `Arc<dyn Backend>`.
+pub trait Backend: Send + Sync {
+    /// The configured name (`local`, `cloud`, ...), for headers, metrics and audit records.
+    fn name(&self) -> &str;
+
+    /// Whether the backend runs inside the organisation and may receive sensitive text.
+    fn on_premise(&self) -> bool;
+
+    /// Serves one request: a complete answer when `request.stream` is not `true`, a stream
+    /// otherwise. Errors never contain request text.
+    fn chat(
+        &self,
+        request: ChatCompletionRequest,
+    ) -> BoxFuture<'_, Result<BackendReply, BackendError>>;
+
+    /// Work admitted but not finished, for metrics and readiness.
+    fn load(&self) -> BackendLoad {
+        BackendLoad::default()
+    }
+}
+
+/// How busy a backend is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackendLoad {
+    /// Requests being served right now.
+    pub active: usize,
+    /// Requests waiting for a slot.
+    pub queued: usize,
+}

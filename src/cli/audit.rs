@@ -1,10 +1,309 @@
-//! `sluice audit` (being written).
+//! `sluice audit`: verify, search, count and summarize the audit log, and create its keys.
+//!
+//! Exit codes: 0 success, 1 the log failed verification, 2 the command itself failed (bad
+//! arguments, unreadable files).
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct AuditArgs {}
+use anyhow::Context;
+use chrono::{DateTime, Utc};
 
-pub fn run(_args: AuditArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`sluice audit` is not built yet")
+use crate::audit::body::Action;
+use crate::audit::config::{
+    DEFAULT_DIR, DEFAULT_FINGERPRINT_KEY, DEFAULT_PUBLIC_KEY, DEFAULT_SIGNING_KEY,
+};
+use crate::audit::keys::{
+    generate_fingerprint_key, generate_signing_key, load_verifying_key, write_public_key,
+};
+use crate::audit::query::{self, parse_time_bound, Filter, Format};
+use crate::audit::record::Kind;
+use crate::audit::verify::{load_anchor_file, verify_log, VerifyOptions};
+use crate::audit::{report, stats};
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Check every hash, link, sequence number, file and checkpoint signature; exit 1 at the first
+    /// bad record (named by file and line).
+    Verify(VerifyArgs),
+    /// List records, filtered, as a table, JSON lines or CSV.
+    Show(ShowArgs),
+    /// Count decisions by day, action, client and entity type.
+    Stats(StatsArgs),
+    /// A plain summary for evidence: requests, PHI requests and where they went, chain status.
+    Report(ReportArgs),
+    /// Create the checkpoint signing key and the fingerprint key (mode 0600, never overwritten).
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrustArgs {
+    /// A public key trusted to sign checkpoints (PEM from `keygen`); repeatable. Without it,
+    /// signatures are checked only against the key the log declares itself.
+    #[arg(long = "pubkey", value_name = "FILE")]
+    pub pubkeys: Vec<PathBuf>,
+    /// A checkpoint held outside the log (an anchors file, or checkpoint records copied from the
+    /// log); repeatable. The log must match it and reach it, which catches a truncated tail.
+    #[arg(long = "anchor", value_name = "CHECKPOINT")]
+    pub anchors: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The log directory.
+    #[arg(default_value = DEFAULT_DIR)]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WindowArgs {
+    /// Only records at or after this time (2025-06-01, 2025-06-01T13:00, or RFC 3339; UTC).
+    #[arg(long, value_parser = parse_since)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only records before this time; a bare date includes that whole day.
+    #[arg(long, value_parser = parse_until)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The log directory.
+    #[arg(default_value = DEFAULT_DIR)]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Only decisions of this client (and their outcomes).
+    #[arg(long)]
+    pub client: Option<String>,
+    /// Only decisions with this action: allow, redact, local, block.
+    #[arg(long, value_parser = parse_action)]
+    pub action: Option<Action>,
+    /// Only decisions whose request held this entity type (e.g. US_SSN).
+    #[arg(long)]
+    pub entity: Option<String>,
+    /// Only decisions where this policy rule fired or this detector rule matched.
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// Only records of this kind (decision, outcome, checkpoint, ...); repeatable.
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: Vec<Kind>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Print at most this many records.
+    #[arg(long)]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatsFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatsArgs {
+    /// The log directory.
+    #[arg(default_value = DEFAULT_DIR)]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Only decisions of this client.
+    #[arg(long)]
+    pub client: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: StatsFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The log directory.
+    #[arg(default_value = DEFAULT_DIR)]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KeygenArgs {
+    /// Where to write the ed25519 checkpoint signing key (PKCS#8 PEM).
+    #[arg(long, default_value = DEFAULT_SIGNING_KEY)]
+    pub signing_key: PathBuf,
+    /// Where to write its public key, for verifiers.
+    #[arg(long, default_value = DEFAULT_PUBLIC_KEY)]
+    pub public_key: PathBuf,
+    /// Where to write the HMAC fingerprint key.
+    #[arg(long, default_value = DEFAULT_FINGERPRINT_KEY)]
+    pub fingerprint_key: PathBuf,
+    /// Create only the files that are missing and succeed if all exist (for scripts).
+    #[arg(long)]
+    pub if_missing: bool,
+}
+
+fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_time_bound(s, false)
+}
+
+fn parse_until(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_time_bound(s, true)
+}
+
+fn parse_action(s: &str) -> Result<Action, String> {
+    Action::parse(s).ok_or_else(|| format!("`{s}` is not an action (allow, redact, local, block)"))
+}
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    s.parse()
+}
+
+pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    execute(args, &mut out)
+}
+
+/// Runs a subcommand, printing to `out`.
+pub fn execute(args: AuditArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let result = match args.command {
+        AuditCommand::Verify(a) => verify(a, out),
+        AuditCommand::Show(a) => show(a, out),
+        AuditCommand::Stats(a) => stats_cmd(a, out),
+        AuditCommand::Report(a) => report_cmd(a, out),
+        AuditCommand::Keygen(a) => keygen(a, out),
+    };
+    match result {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(ExitCode::SUCCESS)
+        }
+        other => other,
+    }
+}
+
+fn verify_options(trust: &TrustArgs) -> anyhow::Result<VerifyOptions> {
+    let mut options = VerifyOptions::default();
+    for path in &trust.pubkeys {
+        options.trusted_keys.push(load_verifying_key(path)?);
+    }
+    for path in &trust.anchors {
+        options
+            .anchors
+            .extend(load_anchor_file(path, true).map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    Ok(options)
+}
+
+fn verify(args: VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let options = verify_options(&args.trust)?;
+    match verify_log(&args.dir, &options) {
+        Ok(summary) => {
+            write!(out, "{summary}")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(failure) => {
+            writeln!(out, "FAIL: {failure}")?;
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn show(args: ShowArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let filter = Filter {
+        since: args.window.since,
+        until: args.window.until,
+        client: args.client,
+        action: args.action,
+        entity: args.entity,
+        rule: args.rule,
+        kinds: args.kind,
+    };
+    check_dir(&args.dir)?;
+    query::show(&args.dir, &filter, args.format, args.limit, out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn stats_cmd(args: StatsArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let filter = Filter {
+        since: args.window.since,
+        until: args.window.until,
+        client: args.client,
+        ..Filter::default()
+    };
+    check_dir(&args.dir)?;
+    let stats = stats::collect(&args.dir, &filter)?;
+    match args.format {
+        StatsFormat::Table => stats::print_table(&stats, out)?,
+        StatsFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&stats)?)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_cmd(args: ReportArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let options = verify_options(&args.trust)?;
+    check_dir(&args.dir)?;
+    let report = report::build(&args.dir, args.window.since, args.window.until, &options);
+    write!(out, "{report}")?;
+    Ok(if report.verification.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn check_dir(dir: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        dir.is_dir(),
+        "{} is not a directory (pass the audit log directory; the default is `{DEFAULT_DIR}`)",
+        dir.display()
+    );
+    Ok(())
+}
+
+fn keygen(args: KeygenArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let files = [&args.signing_key, &args.public_key, &args.fingerprint_key];
+    if !args.if_missing {
+        if let Some(existing) = files.iter().find(|p| p.exists()) {
+            anyhow::bail!(
+                "{} already exists; refusing to overwrite a key (use --if-missing to create only missing files)",
+                existing.display()
+            );
+        }
+    }
+    if args.signing_key.exists() {
+        writeln!(out, "signing key:     {} (exists, kept)", args.signing_key.display())?;
+        if !args.public_key.exists() {
+            let made = write_public_key(&args.signing_key, &args.public_key)?;
+            writeln!(out, "public key:      {} ({})", made.path.display(), made.key_id)?;
+        }
+    } else {
+        let made = generate_signing_key(&args.signing_key, &args.public_key)
+            .context("creating the signing key")?;
+        writeln!(out, "signing key:     {} ({}, mode 0600)", made.path.display(), made.key_id)?;
+        writeln!(out, "public key:      {}", args.public_key.display())?;
+    }
+    if args.fingerprint_key.exists() {
+        writeln!(out, "fingerprint key: {} (exists, kept)", args.fingerprint_key.display())?;
+    } else {
+        let made = generate_fingerprint_key(&args.fingerprint_key)
+            .context("creating the fingerprint key")?;
+        writeln!(out, "fingerprint key: {} ({}, mode 0600)", made.path.display(), made.key_id)?;
+    }
+    writeln!(
+        out,
+        "Keep the private keys outside the audit directory and back them up. Verifiers need only the public key:\n  sluice audit verify --pubkey {}",
+        args.public_key.display()
+    )?;
+    Ok(ExitCode::SUCCESS)
 }

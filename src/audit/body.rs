@@ -1,0 +1,281 @@
+//! The typed bodies of each record kind.
+//!
+//! The gateway submits an [`Event`] (decision, outcome, policy loaded or rejected); the log writes
+//! the other kinds itself. Reading code parses any body with [`Body::parse`]. Every string field is
+//! something sluice or its operators authored (request ids it generated, client and backend names
+//! from sluice.toml, rule ids and reasons from rule packs and policy files), never request text.
+
+use serde::{Deserialize, Serialize};
+
+use super::chain::ChainHash;
+use super::checkpoint::Checkpoint;
+use super::evidence::Evidence;
+use super::record::Kind;
+
+/// What the policy decided for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Allow,
+    Redact,
+    Local,
+    Block,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [Action::Allow, Action::Redact, Action::Local, Action::Block];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Redact => "redact",
+            Action::Local => "local",
+            Action::Block => "block",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// A policy that took part in a decision, with its version (sha256 of its file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRef {
+    pub name: String,
+    pub version: String,
+}
+
+/// A backend as configured, and whether it may serve sensitive traffic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendRef {
+    pub name: String,
+    pub on_premise: bool,
+}
+
+/// The decision for one request; written (durably) before any byte of it is forwarded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub request_id: String,
+    pub client: String,
+    pub policies: Vec<PolicyRef>,
+    pub action: Action,
+    pub rule_ids: Vec<String>,
+    pub reasons: Vec<String>,
+    pub entities: Evidence,
+    /// The backend the request is sent to; `None` when blocked.
+    pub backend: Option<BackendRef>,
+}
+
+/// How a request ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeRecord {
+    pub request_id: String,
+    /// The HTTP status sluice answered with.
+    pub status: u16,
+    pub latency_ms: f64,
+    pub tokens_in: Option<u64>,
+    pub tokens_out: Option<u64>,
+    /// The backend that served it (it may differ from the decision's after a fallback).
+    pub backend: Option<BackendRef>,
+    /// The model the backend ran, as configured (not the name the client asked for).
+    pub model: Option<String>,
+    pub streamed: bool,
+}
+
+/// A policy file passed validation and is now in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyLoaded {
+    pub name: String,
+    pub version: String,
+    pub path: String,
+    pub rules: u32,
+}
+
+/// A policy file failed validation and was not loaded (the previous version stays in force).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRejected {
+    pub path: String,
+    /// The validation error (file:line:column and message), at most [`MAX_ERROR_CHARS`] chars.
+    pub error: String,
+}
+
+/// Validation errors longer than this are cut, keeping records small.
+pub const MAX_ERROR_CHARS: usize = 2000;
+
+impl PolicyRejected {
+    pub fn new(path: impl Into<String>, error: &str) -> Self {
+        PolicyRejected {
+            path: path.into(),
+            error: error.chars().take(MAX_ERROR_CHARS).collect(),
+        }
+    }
+}
+
+/// The first record of a log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Genesis {
+    pub log_id: String,
+    /// The on-disk format version (audit/README.md); this is 1.
+    pub format: u32,
+    pub created_by: String,
+}
+
+/// Why a new file was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RotateReason {
+    Size,
+    Day,
+}
+
+/// The first record of every file after the first: names the file before it and its last hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotated {
+    pub log_id: String,
+    pub previous_file: String,
+    pub previous_hash: ChainHash,
+    pub reason: RotateReason,
+}
+
+/// A writer opened the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Startup {
+    pub log_id: String,
+    pub sluice_version: String,
+    pub pid: u32,
+    pub signing_key_id: String,
+    /// The raw ed25519 public key, hex. Verifiers should trust a key they hold (`--pubkey`), not
+    /// this self-declared one; it lets a log be checked for internal consistency without one.
+    pub signing_public_key: String,
+    pub fingerprint_key_id: String,
+    pub checkpoint_every_records: u64,
+    pub checkpoint_every_secs: u64,
+}
+
+/// A writer closed the log cleanly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shutdown {
+    pub reason: String,
+    /// Records this writer appended since its startup record (the shutdown record excluded).
+    pub records_this_run: u64,
+}
+
+/// What made the log cut bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryCause {
+    /// The last line of the last file was incomplete at start-up (a crash mid-write).
+    TornTail,
+    /// A write or fsync failed; the bytes of the failed batch were cut before writing resumed.
+    WriteFailed,
+}
+
+/// The log cut bytes that were never acknowledged, and continues from the last good record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recovered {
+    pub cause: RecoveryCause,
+    pub file: String,
+    pub cut_bytes: u64,
+    /// SHA-256 of the bytes cut, hex (lets an investigator match a saved copy).
+    pub cut_sha256: String,
+    /// The last record kept before the cut.
+    pub last_good_seq: u64,
+    /// A file that held no complete record and was removed (a crash during rotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_file: Option<String>,
+}
+
+/// What the gateway submits.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Decision(DecisionRecord),
+    Outcome(OutcomeRecord),
+    PolicyLoaded(PolicyLoaded),
+    PolicyRejected(PolicyRejected),
+}
+
+impl Event {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Event::Decision(_) => Kind::Decision,
+            Event::Outcome(_) => Kind::Outcome,
+            Event::PolicyLoaded(_) => Kind::PolicyLoaded,
+            Event::PolicyRejected(_) => Kind::PolicyRejected,
+        }
+    }
+
+    /// The body string that is stored and hashed. A non-finite latency (JSON has no NaN) is stored
+    /// as 0 so that the record always reads back.
+    pub fn to_body_json(&self) -> String {
+        let result = match self {
+            Event::Decision(b) => serde_json::to_string(b),
+            Event::Outcome(b) if !b.latency_ms.is_finite() => serde_json::to_string(&OutcomeRecord {
+                latency_ms: 0.0,
+                ..b.clone()
+            }),
+            Event::Outcome(b) => serde_json::to_string(b),
+            Event::PolicyLoaded(b) => serde_json::to_string(b),
+            Event::PolicyRejected(b) => serde_json::to_string(b),
+        };
+        result.expect("audit bodies have string keys and finite numbers")
+    }
+}
+
+impl From<DecisionRecord> for Event {
+    fn from(b: DecisionRecord) -> Self {
+        Event::Decision(b)
+    }
+}
+impl From<OutcomeRecord> for Event {
+    fn from(b: OutcomeRecord) -> Self {
+        Event::Outcome(b)
+    }
+}
+impl From<PolicyLoaded> for Event {
+    fn from(b: PolicyLoaded) -> Self {
+        Event::PolicyLoaded(b)
+    }
+}
+impl From<PolicyRejected> for Event {
+    fn from(b: PolicyRejected) -> Self {
+        Event::PolicyRejected(b)
+    }
+}
+
+/// Any record's body, as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Genesis(Genesis),
+    Rotated(Rotated),
+    Startup(Startup),
+    Shutdown(Shutdown),
+    Decision(DecisionRecord),
+    Outcome(OutcomeRecord),
+    PolicyLoaded(PolicyLoaded),
+    PolicyRejected(PolicyRejected),
+    Checkpoint(Checkpoint),
+    Recovered(Recovered),
+}
+
+impl Body {
+    pub fn parse(kind: Kind, json: &str) -> Result<Body, serde_json::Error> {
+        Ok(match kind {
+            Kind::Genesis => Body::Genesis(serde_json::from_str(json)?),
+            Kind::Rotated => Body::Rotated(serde_json::from_str(json)?),
+            Kind::Startup => Body::Startup(serde_json::from_str(json)?),
+            Kind::Shutdown => Body::Shutdown(serde_json::from_str(json)?),
+            Kind::Decision => Body::Decision(serde_json::from_str(json)?),
+            Kind::Outcome => Body::Outcome(serde_json::from_str(json)?),
+            Kind::PolicyLoaded => Body::PolicyLoaded(serde_json::from_str(json)?),
+            Kind::PolicyRejected => Body::PolicyRejected(serde_json::from_str(json)?),
+            Kind::Checkpoint => Body::Checkpoint(serde_json::from_str(json)?),
+            Kind::Recovered => Body::Recovered(serde_json::from_str(json)?),
+        })
+    }
+}
+
+/// Serializes a body the log writes itself.
+pub(crate) fn to_json<T: Serialize>(body: &T) -> String {
+    serde_json::to_string(body).expect("audit bodies have string keys and finite numbers")
+}

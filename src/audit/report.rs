@@ -1,0 +1,256 @@
+//! `sluice audit report`: the plain summary a reviewer attaches to evidence: how many requests,
+//! how many carried PHI and where each of those went, and up to which signed checkpoint the chain
+//! verified.
+//!
+//! A request is counted as "with PHI" when its detected entities include a health identifier
+//! ([`HEALTH_IDENTIFIERS`]), or health context ([`HEALTH_CONTEXT`]) together with any identifier
+//! of a person (every other entity type except secrets and deny-list terms, [`NOT_IDENTIFIERS`]).
+//! This follows HIPAA's notion of PHI (health information tied to an identifier) and depends only
+//! on what was detected, not on what the policy decided, so "all PHI stayed on-premise" is a
+//! finding, not a tautology. Where a request went is the backend of its outcome record, or of its
+//! decision when no outcome was recorded.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use super::body::{Action, BackendRef, Body, DecisionRecord};
+use super::record::format_ts;
+use super::stats::ActionCounts;
+use super::verify::{verify_log_with, Failure, Summary, VerifyOptions};
+
+/// Entity types that are health information by themselves but identify no one.
+pub const HEALTH_CONTEXT: &[&str] = &["MEDICAL_CONDITION", "MEDICATION", "PROCEDURE"];
+/// Identifiers that exist only in health care, so they are PHI on their own.
+pub const HEALTH_IDENTIFIERS: &[&str] = &["MEDICAL_RECORD_NUMBER", "HEALTH_PLAN_ID"];
+/// Types that do not identify a person (health context, secrets, deny-list terms).
+pub const NOT_IDENTIFIERS: &[&str] = &[
+    "MEDICAL_CONDITION",
+    "MEDICATION",
+    "PROCEDURE",
+    "API_KEY",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "PRIVATE_KEY",
+    "JWT",
+    "PASSWORD",
+    "SECRET",
+    "CUSTOM",
+];
+
+/// Whether a decision's request carried PHI (see the module documentation).
+pub fn is_phi(d: &DecisionRecord) -> bool {
+    let types = d.entities.types();
+    let health_identifier = types
+        .iter()
+        .any(|t| HEALTH_IDENTIFIERS.contains(&t.entity_type()));
+    let context = types
+        .iter()
+        .any(|t| HEALTH_CONTEXT.contains(&t.entity_type()));
+    let identifier = types
+        .iter()
+        .any(|t| !NOT_IDENTIFIERS.contains(&t.entity_type()));
+    health_identifier || (context && identifier)
+}
+
+/// Where the PHI requests went.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PhiCounts {
+    pub total: u64,
+    pub on_premise: u64,
+    pub blocked: u64,
+    pub redacted_to_cloud: u64,
+    pub unredacted_to_cloud: u64,
+    /// Neither blocked nor with a backend recorded (e.g. refused with 503 before dispatch).
+    pub not_served: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub decisions: ActionCounts,
+    pub phi: PhiCounts,
+    pub outcomes: u64,
+    pub server_errors: u64,
+    /// Requests neither blocked nor answered by an outcome record.
+    pub without_outcome: u64,
+    pub policies_loaded: u64,
+    pub policies_rejected: u64,
+    pub recoveries: u64,
+    pub verification: Result<Summary, Failure>,
+}
+
+struct Request {
+    phi: bool,
+    action: Action,
+    decision_backend: Option<BackendRef>,
+    outcome_backend: Option<Option<BackendRef>>,
+}
+
+/// Verifies the whole log and summarizes the window `[since, until)`.
+pub fn build(
+    dir: &Path,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    options: &VerifyOptions,
+) -> Report {
+    let mut requests: HashMap<String, Request> = HashMap::new();
+    let mut report = Report {
+        since,
+        until,
+        decisions: ActionCounts::default(),
+        phi: PhiCounts::default(),
+        outcomes: 0,
+        server_errors: 0,
+        without_outcome: 0,
+        policies_loaded: 0,
+        policies_rejected: 0,
+        recoveries: 0,
+        verification: Err(Failure {
+            location: None,
+            seq: None,
+            message: String::new(),
+        }),
+    };
+    let verification = verify_log_with(dir, options, |_, record| {
+        let in_window = record
+            .time()
+            .is_some_and(|t| since.is_none_or(|s| t >= s) && until.is_none_or(|u| t < u));
+        let Ok(body) = Body::parse(record.kind, &record.body) else {
+            return;
+        };
+        match body {
+            Body::Outcome(o) => {
+                if let Some(request) = requests.get_mut(&o.request_id) {
+                    report.outcomes += 1;
+                    if o.status >= 500 {
+                        report.server_errors += 1;
+                    }
+                    request.outcome_backend = Some(o.backend);
+                }
+            }
+            _ if !in_window => {}
+            Body::Decision(d) => {
+                report.decisions.add(d.action);
+                requests.insert(
+                    d.request_id.clone(),
+                    Request {
+                        phi: is_phi(&d),
+                        action: d.action,
+                        decision_backend: d.backend,
+                        outcome_backend: None,
+                    },
+                );
+            }
+            Body::PolicyLoaded(_) => report.policies_loaded += 1,
+            Body::PolicyRejected(_) => report.policies_rejected += 1,
+            Body::Recovered(_) => report.recoveries += 1,
+            _ => {}
+        }
+    });
+    for request in requests.values() {
+        if request.action != Action::Block && request.outcome_backend.is_none() {
+            report.without_outcome += 1;
+        }
+        if !request.phi {
+            continue;
+        }
+        report.phi.total += 1;
+        let served_by = match &request.outcome_backend {
+            Some(backend) => backend.as_ref(),
+            None => request.decision_backend.as_ref(),
+        };
+        match (request.action, served_by) {
+            (Action::Block, _) => report.phi.blocked += 1,
+            (_, None) => report.phi.not_served += 1,
+            (_, Some(b)) if b.on_premise => report.phi.on_premise += 1,
+            (Action::Redact, Some(_)) => report.phi.redacted_to_cloud += 1,
+            (_, Some(_)) => report.phi.unredacted_to_cloud += 1,
+        }
+    }
+    report.verification = verification;
+    report
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bound = |t: Option<DateTime<Utc>>, open: &str| t.map(format_ts).unwrap_or_else(|| open.to_string());
+        writeln!(f, "sluice audit report")?;
+        writeln!(
+            f,
+            "Period: {} to {} (UTC; start inclusive, end exclusive)",
+            bound(self.since, "the start of the log"),
+            bound(self.until, "the end of the log")
+        )?;
+        let d = &self.decisions;
+        writeln!(
+            f,
+            "Requests: {} (allow {}, redact {}, local {}, block {})",
+            d.total, d.allow, d.redact, d.local, d.block
+        )?;
+        let p = &self.phi;
+        writeln!(f, "Requests with PHI: {}", p.total)?;
+        writeln!(f, "  served on-premise: {}", p.on_premise)?;
+        writeln!(f, "  blocked: {}", p.blocked)?;
+        writeln!(f, "  redacted, then sent to a cloud model: {}", p.redacted_to_cloud)?;
+        writeln!(f, "  sent to a cloud model unredacted: {}", p.unredacted_to_cloud)?;
+        writeln!(f, "  refused before reaching any model: {}", p.not_served)?;
+        if p.unredacted_to_cloud == 0 {
+            writeln!(
+                f,
+                "  => {} PHI request(s) to cloud models unredacted; all {} served were served on-premise{}.",
+                0,
+                p.on_premise,
+                if p.redacted_to_cloud > 0 { " or redacted" } else { "" }
+            )?;
+        } else {
+            writeln!(
+                f,
+                "  => ATTENTION: {} PHI request(s) reached a cloud model unredacted; see `sluice audit show --action allow`.",
+                p.unredacted_to_cloud
+            )?;
+        }
+        writeln!(
+            f,
+            "Outcomes: {} recorded ({} with a 5xx status); {} served request(s) without an outcome record",
+            self.outcomes, self.server_errors, self.without_outcome
+        )?;
+        writeln!(
+            f,
+            "Policies: {} loaded, {} rejected; log recoveries: {}",
+            self.policies_loaded, self.policies_rejected, self.recoveries
+        )?;
+        match &self.verification {
+            Ok(s) => {
+                match &s.last_checkpoint {
+                    Some(seen) => writeln!(
+                        f,
+                        "Chain: verified, {} records (seq 0..{}); signed up to seq {} at {} by {} ({})",
+                        s.records,
+                        s.last_seq,
+                        seen.checkpoint.seq,
+                        seen.checkpoint.time,
+                        seen.checkpoint.key_id,
+                        if s.keys_trusted { "trusted key" } else { "key declared in the log; pass --pubkey" }
+                    )?,
+                    None => writeln!(
+                        f,
+                        "Chain: verified, {} records (seq 0..{}); no signed checkpoint yet",
+                        s.records, s.last_seq
+                    )?,
+                }
+                writeln!(f, "Head: {} (log {})", s.head, s.log_id)?;
+            }
+            Err(e) => writeln!(f, "Chain: VERIFICATION FAILED: {e}")?,
+        }
+        writeln!(
+            f,
+            "\"With PHI\": the request's detected entities include a health identifier ({}), or health context ({}) together with an identifier of a person (any other type but secrets and deny-list terms).",
+            HEALTH_IDENTIFIERS.join(", "),
+            HEALTH_CONTEXT.join(", ")
+        )
+    }
+}

@@ -1,0 +1,378 @@
+//! OpenAI-compatible HTTP upstreams: OpenAI itself, cloud proxies, and on-premise servers
+//! (llama-server, vLLM, Ollama).
+//!
+//! The request is forwarded as the client sent it (unknown fields included), with only the model
+//! renamed if configured. Streams are relayed event by event as bytes arrive, never buffered
+//! whole. A failed attempt is retried only while nothing of the answer exists yet (connection
+//! refused, 502/503/504): once `chat` has returned, a stream is never restarted, because the
+//! client may already hold part of an answer. The API key lives in a header value marked
+//! sensitive and is never formatted into logs or errors.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt};
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::Url;
+
+use super::{
+    Backend, BackendError, BackendInitError, BackendReply, ChunkStream, Completion, HttpConfig,
+    StreamEvent, UsageProbe,
+};
+use crate::openai::sse::SseParser;
+use crate::openai::ChatCompletionRequest;
+
+/// The largest non-streaming answer accepted.
+const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+/// How much of an upstream error body is kept for the client.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+/// The largest single SSE event accepted.
+const MAX_EVENT_BYTES: usize = 8 * 1024 * 1024;
+
+/// An OpenAI-compatible upstream.
+pub struct HttpBackend {
+    name: String,
+    on_premise: bool,
+    endpoint: Url,
+    authorization: Option<HeaderValue>,
+    client: reqwest::Client,
+    model_map: BTreeMap<String, String>,
+    max_retries: u32,
+    retry_backoff: Duration,
+}
+
+impl std::fmt::Debug for HttpBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpBackend")
+            .field("name", &self.name)
+            .field("on_premise", &self.on_premise)
+            .field("endpoint", &self.endpoint.as_str())
+            .field("has_api_key", &self.authorization.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpBackend {
+    /// Builds the client; reads the base URL and API key from the environment as configured.
+    pub fn new(name: &str, config: &HttpConfig) -> Result<Self, BackendInitError> {
+        let invalid = |reason: String| BackendInitError::Invalid {
+            backend: name.to_owned(),
+            reason,
+        };
+        let base_url = config
+            .base_url_env
+            .as_deref()
+            .and_then(|env| std::env::var(env).ok())
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or_else(|| config.base_url.clone());
+        let base = Url::parse(base_url.trim())
+            .map_err(|error| invalid(format!("base URL is not a URL: {error}")))?;
+        match base.scheme() {
+            "https" => {}
+            "http" if config.on_premise || is_loopback(&base) => {}
+            "http" => {
+                return Err(invalid(
+                    "a backend that is not on_premise must use https".to_owned(),
+                ))
+            }
+            _ => return Err(invalid("base URL must be http or https".to_owned())),
+        }
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(invalid(
+                "put credentials in api_key_env, not in the base URL".to_owned(),
+            ));
+        }
+        let endpoint = Url::parse(&format!(
+            "{}/chat/completions",
+            base.as_str().trim_end_matches('/')
+        ))
+        .map_err(|error| invalid(format!("base URL is not a URL: {error}")))?;
+
+        let authorization = match &config.api_key_env {
+            None => None,
+            Some(env) => {
+                let key = std::env::var(env)
+                    .ok()
+                    .filter(|key| !key.trim().is_empty())
+                    .ok_or_else(|| BackendInitError::MissingApiKey {
+                        backend: name.to_owned(),
+                        env: env.clone(),
+                    })?;
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", key.trim()))
+                    .map_err(|_| invalid(format!("{env} holds characters a header cannot carry")))?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+        };
+
+        let seconds = |value: f64, what: &str| {
+            if value.is_finite() && value > 0.0 && value <= 86_400.0 {
+                Ok(Duration::from_secs_f64(value))
+            } else {
+                Err(invalid(format!("{what} must be between 0 and 86400 seconds")))
+            }
+        };
+        let client = reqwest::Client::builder()
+            .connect_timeout(seconds(config.connect_timeout_secs, "connect_timeout_secs")?)
+            .read_timeout(seconds(config.read_timeout_secs, "read_timeout_secs")?)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("sluice/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| invalid(format!("cannot build the HTTP client: {error}")))?;
+        Ok(HttpBackend {
+            name: name.to_owned(),
+            on_premise: config.on_premise,
+            endpoint,
+            authorization,
+            client,
+            model_map: config.model_map.clone(),
+            max_retries: config.max_retries,
+            retry_backoff: Duration::from_millis(config.retry_backoff_ms),
+        })
+    }
+
+    /// The URL requests are posted to.
+    pub fn endpoint(&self) -> &str {
+        self.endpoint.as_str()
+    }
+
+    async fn serve(&self, mut request: ChatCompletionRequest) -> Result<BackendReply, BackendError> {
+        if let Some(target) = self.model_map.get(&request.model) {
+            request.model = target.clone();
+        }
+        let streaming = request.is_stream();
+        let body = Bytes::from(serde_json::to_vec(&request).map_err(|_| {
+            BackendError::bad_request("the request cannot be serialized for the upstream")
+        })?);
+        let response = self.send(body, streaming).await?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = read_body(response, MAX_ERROR_BYTES)
+                .await
+                .unwrap_or_default();
+            return Err(BackendError::Upstream {
+                status: status.as_u16(),
+                body,
+            });
+        }
+        if streaming {
+            let events = UpstreamEvents {
+                body: response.bytes_stream().boxed(),
+                parser: SseParser::new(MAX_EVENT_BYTES),
+                pending: VecDeque::new(),
+                ended: false,
+            };
+            return Ok(BackendReply::Stream(ChunkStream::new(
+                Box::pin(events),
+                UsageProbe::default(),
+            )));
+        }
+        let raw = read_body(response, MAX_ANSWER_BYTES).await?;
+        Completion::from_upstream(raw)
+            .map(BackendReply::Complete)
+            .map_err(|_| BackendError::Protocol {
+                detail: "the answer is not a chat completion".to_owned(),
+            })
+    }
+
+    /// Posts the body, retrying while no answer has started.
+    async fn send(&self, body: Bytes, streaming: bool) -> Result<reqwest::Response, BackendError> {
+        let mut attempt = 0;
+        loop {
+            let mut post = self
+                .client
+                .post(self.endpoint.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .header(
+                    ACCEPT,
+                    if streaming {
+                        "text/event-stream"
+                    } else {
+                        "application/json"
+                    },
+                )
+                .body(body.clone());
+            if let Some(authorization) = &self.authorization {
+                post = post.header(AUTHORIZATION, authorization.clone());
+            }
+            let result = post.send().await;
+            let retryable = match &result {
+                Err(error) => error.is_connect(),
+                Ok(response) => matches!(response.status().as_u16(), 502..=504),
+            };
+            if !retryable || attempt >= self.max_retries {
+                return result.map_err(|error| transport_error(&error));
+            }
+            let delay = self.retry_backoff * 2u32.saturating_pow(attempt);
+            attempt += 1;
+            tracing::warn!(
+                backend = %self.name,
+                attempt,
+                status = result.as_ref().ok().map(|r| r.status().as_u16()),
+                "upstream not ready; retrying"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host_str() {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
+/// A transport failure as a backend error (without the URL or any body).
+fn transport_error(error: &reqwest::Error) -> BackendError {
+    if error.is_timeout() {
+        BackendError::Timeout
+    } else if error.is_connect() {
+        BackendError::unavailable("cannot connect to the upstream")
+    } else {
+        BackendError::unavailable("the upstream connection failed")
+    }
+}
+
+/// Reads a whole body, refusing more than `limit` bytes.
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Bytes, BackendError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| transport_error(&error))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(BackendError::Protocol {
+                detail: format!("the answer exceeds {limit} bytes"),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
+}
+
+/// An upstream SSE body as parsed events, each yielded as soon as its last byte arrives.
+struct UpstreamEvents {
+    body: BoxStream<'static, reqwest::Result<Bytes>>,
+    parser: SseParser,
+    pending: VecDeque<StreamEvent>,
+    ended: bool,
+}
+
+impl Stream for UpstreamEvents {
+    type Item = Result<StreamEvent, BackendError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(event) = this.pending.pop_front() {
+                return Poll::Ready(Some(Ok(event)));
+            }
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            match this.body.poll_next_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(bytes))) => match this.parser.feed(&bytes) {
+                    Ok(events) => this
+                        .pending
+                        .extend(events.into_iter().map(StreamEvent::from_sse)),
+                    Err(error) => {
+                        this.ended = true;
+                        return Poll::Ready(Some(Err(BackendError::Protocol {
+                            detail: error.to_string(),
+                        })));
+                    }
+                },
+                Poll::Ready(Some(Err(error))) => {
+                    this.ended = true;
+                    let error = if error.is_timeout() {
+                        BackendError::Timeout
+                    } else {
+                        BackendError::unavailable("the upstream stream broke off")
+                    };
+                    return Poll::Ready(Some(Err(error)));
+                }
+                Poll::Ready(None) => {
+                    this.ended = true;
+                    this.pending
+                        .extend(this.parser.finish().map(StreamEvent::from_sse));
+                }
+            }
+        }
+    }
+}
+
+impl Backend for HttpBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn on_premise(&self) -> bool {
+        self.on_premise
+    }
+
+    fn chat(
+        &self,
+        request: ChatCompletionRequest,
+    ) -> BoxFuture<'_, Result<BackendReply, BackendError>> {
+        Box::pin(self.serve(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(base_url: &str, on_premise: bool) -> HttpConfig {
+        HttpConfig {
+            base_url: base_url.to_owned(),
+            on_premise,
+            ..HttpConfig::default()
+        }
+    }
+
+    #[test]
+    fn endpoint_appends_chat_completions() {
+        let backend = HttpBackend::new("c", &config("https://api.example.com/v1/", false)).unwrap();
+        assert_eq!(backend.endpoint(), "https://api.example.com/v1/chat/completions");
+    }
+
+    #[test]
+    fn plain_http_is_refused_for_cloud_backends_only() {
+        assert!(HttpBackend::new("c", &config("http://api.example.com/v1", false)).is_err());
+        assert!(HttpBackend::new("c", &config("http://vllm.internal:8000/v1", true)).is_ok());
+        assert!(HttpBackend::new("c", &config("http://127.0.0.1:9/v1", false)).is_ok());
+        assert!(HttpBackend::new("c", &config("http://[::1]:9/v1", false)).is_ok());
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_refused() {
+        let error = HttpBackend::new("c", &config("https://user:secret@api.example.com", false))
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("secret"), "{error}");
+    }
+
+    #[test]
+    fn missing_api_key_names_the_variable() {
+        let config = HttpConfig {
+            api_key_env: Some("SLUICE_TEST_KEY_THAT_IS_NOT_SET".to_owned()),
+            ..HttpConfig::default()
+        };
+        let error = HttpBackend::new("cloud", &config).unwrap_err().to_string();
+        assert!(error.contains("SLUICE_TEST_KEY_THAT_IS_NOT_SET"), "{error}");
+    }
+}

@@ -1,0 +1,259 @@
+//! The embedded llama.cpp backend: the on-premise model that serves sensitive traffic.
+//!
+//! The model is loaded once and shared by a few slots ([`slots`]), each generating one answer at
+//! a time on its own thread. A request is checked, rendered and tokenized on the blocking pool
+//! ([`prompt`]), then queued; the async side only relays events ([`answer`]). Nothing here runs
+//! model code on the async runtime.
+
+mod answer;
+mod generate;
+mod prompt;
+mod runtime;
+mod slots;
+mod text;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatTemplate, LlamaModel};
+use tokio::sync::mpsc;
+
+use self::answer::AnswerEnvelope;
+use self::generate::{GenEvent, GenParams};
+use self::runtime::{llama_runtime, model_setup_lock};
+use self::slots::{Job, SlotPool, SlotSettings};
+use super::{Backend, BackendError, BackendInitError, BackendLoad, BackendReply, LlamaConfig};
+use crate::openai::ChatCompletionRequest;
+
+/// Stop sequences accepted per request (OpenAI allows 4; local clients sometimes send more).
+const MAX_STOP_SEQUENCES: usize = 16;
+
+/// Events buffered between a slot and a slow client before generation waits for it.
+const EVENT_BUFFER: usize = 64;
+
+/// The embedded model behind the [`Backend`] interface.
+pub struct EmbeddedLlama {
+    name: String,
+    model_name: String,
+    model: Arc<LlamaModel>,
+    template: LlamaChatTemplate,
+    slots: SlotPool,
+    config: LlamaConfig,
+}
+
+impl EmbeddedLlama {
+    /// Loads the model and starts the slots. Blocks (about a second for SmolLM2).
+    pub fn load(name: &str, config: &LlamaConfig) -> Result<Self, BackendInitError> {
+        if !config.model.is_file() {
+            return Err(BackendInitError::MissingModel {
+                path: config.model.clone(),
+            });
+        }
+        let invalid = |reason: &str| BackendInitError::Invalid {
+            backend: name.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if config.slots == 0 {
+            return Err(invalid("slots must be at least 1"));
+        }
+        if config.threads == 0 || config.threads > 512 {
+            return Err(invalid("threads must be between 1 and 512"));
+        }
+        if config.ctx < 16 {
+            return Err(invalid("ctx must be at least 16 tokens"));
+        }
+        if !(0.0..=2.0).contains(&config.temperature) {
+            return Err(invalid("temperature must be between 0 and 2"));
+        }
+        if config.max_tokens == 0 {
+            return Err(invalid("max_tokens must be at least 1"));
+        }
+        let runtime = llama_runtime()?;
+        let model = {
+            let _setup = model_setup_lock();
+            LlamaModel::load_from_file(runtime, &config.model, &LlamaModelParams::default())
+                .map_err(|error| BackendInitError::ModelLoad {
+                    path: config.model.clone(),
+                    reason: error.to_string(),
+                })?
+        };
+        let template = match model.chat_template(None) {
+            Ok(template) => template,
+            Err(_) => {
+                tracing::warn!(model = %config.model.display(), "the model has no chat template; using ChatML");
+                LlamaChatTemplate::new("chatml").expect("a constant without NUL")
+            }
+        };
+        let model = Arc::new(model);
+        let slots = SlotPool::start(
+            Arc::clone(&model),
+            &SlotSettings {
+                slots: config.slots,
+                queue: config.queue,
+                context_size: config.ctx,
+                threads: config.threads,
+                retry_after: Duration::from_secs(config.retry_after_secs.max(1)),
+            },
+        )?;
+        let model_name = config
+            .model_name
+            .clone()
+            .unwrap_or_else(|| model_file_name(&config.model));
+        tracing::info!(
+            backend = name,
+            model = %model_name,
+            slots = config.slots,
+            ctx = slots.context_size(),
+            threads = config.threads,
+            "embedded model loaded"
+        );
+        Ok(EmbeddedLlama {
+            name: name.to_owned(),
+            model_name,
+            model,
+            template,
+            slots,
+            config: config.clone(),
+        })
+    }
+
+    /// The `model` reported in answers.
+    pub fn model_name(&self) -> &str {
+        &self.model_name
+    }
+
+    /// Tokens per slot context (prompt and answer together).
+    pub fn context_size(&self) -> usize {
+        self.slots.context_size()
+    }
+
+    /// Ends running generations and refuses further work with [`BackendError::Cancelled`]
+    /// (for a shutdown whose grace period is over).
+    pub fn shutdown(&self) {
+        self.slots.shutdown();
+    }
+
+    async fn serve(&self, request: ChatCompletionRequest) -> Result<BackendReply, BackendError> {
+        let params = self.params(&request)?;
+        let turns = prompt::render_turns(&request)?;
+        let model = Arc::clone(&self.model);
+        let template = self.template.clone();
+        let prompt = tokio::task::spawn_blocking(move || prompt::tokenize(&model, &template, turns))
+            .await
+            .map_err(|_| BackendError::unavailable("tokenizing the prompt failed"))??;
+        let context = self.slots.context_size();
+        if prompt.len() >= context {
+            return Err(BackendError::BadRequest {
+                message: format!(
+                    "the prompt is {} tokens but the local model's context holds {context} \
+                     tokens, answer included",
+                    prompt.len()
+                ),
+                param: Some("messages".to_owned()),
+            });
+        }
+        let (events, mut receiver) = mpsc::channel(EVENT_BUFFER);
+        self.slots.submit(Job {
+            prompt,
+            params,
+            events,
+        })?;
+        let prompt_tokens = match receiver.recv().await {
+            Some(GenEvent::Started { prompt_tokens }) => prompt_tokens,
+            Some(GenEvent::Failed(error)) => return Err(error),
+            Some(_) | None => {
+                return Err(BackendError::unavailable(
+                    "the generation slot stopped unexpectedly",
+                ))
+            }
+        };
+        let envelope = AnswerEnvelope::new(&self.model_name);
+        if request.is_stream() {
+            Ok(BackendReply::Stream(answer::stream(
+                receiver,
+                envelope,
+                prompt_tokens,
+                request.wants_stream_usage(),
+            )))
+        } else {
+            answer::collect(receiver, envelope, prompt_tokens)
+                .await
+                .map(BackendReply::Complete)
+        }
+    }
+
+    /// Reads and checks the sampling settings of a request.
+    fn params(&self, request: &ChatCompletionRequest) -> Result<GenParams, BackendError> {
+        let bad = |param: &str, message: &str| BackendError::BadRequest {
+            message: message.to_owned(),
+            param: Some(param.to_owned()),
+        };
+        if request.n.is_some_and(|n| n != 1) {
+            return Err(bad("n", "the local model answers with one choice (n = 1)"));
+        }
+        let max_tokens = request.token_limit().unwrap_or(self.config.max_tokens);
+        if max_tokens == 0 {
+            return Err(bad("max_tokens", "max_tokens must be at least 1"));
+        }
+        let temperature = request.temperature.unwrap_or(self.config.temperature);
+        if !(0.0..=2.0).contains(&temperature) {
+            return Err(bad("temperature", "temperature must be between 0 and 2"));
+        }
+        let top_p = request.top_p.unwrap_or(1.0);
+        if !(0.0..=1.0).contains(&top_p) {
+            return Err(bad("top_p", "top_p must be between 0 and 1"));
+        }
+        let stops: Vec<String> = request
+            .stop_sequences()
+            .into_iter()
+            .filter(|stop| !stop.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if stops.len() > MAX_STOP_SEQUENCES {
+            return Err(bad("stop", "too many stop sequences (at most 16)"));
+        }
+        let seed = match request.seed {
+            Some(seed) => (seed as u64 ^ (seed as u64 >> 32)) as u32,
+            None => rand::random(),
+        };
+        Ok(GenParams {
+            max_tokens,
+            temperature: temperature as f32,
+            top_p: top_p as f32,
+            top_k: self.config.top_k,
+            seed,
+            stops,
+        })
+    }
+}
+
+fn model_file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy())
+        .map(|name| name.strip_suffix(".gguf").unwrap_or(&name).to_owned())
+        .unwrap_or_else(|| "local".to_owned())
+}
+
+impl Backend for EmbeddedLlama {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn on_premise(&self) -> bool {
+        true
+    }
+
+    fn chat(
+        &self,
+        request: ChatCompletionRequest,
+    ) -> BoxFuture<'_, Result<BackendReply, BackendError>> {
+        Box::pin(self.serve(request))
+    }
+
+    fn load(&self) -> BackendLoad {
+        self.slots.load()
+    }
+}
