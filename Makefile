@@ -10,7 +10,15 @@ export ORT_DYLIB_PATH ?= $(CURDIR)/models/onnxruntime/libonnxruntime.so.1.31.1
 .PHONY: run test models deps build bench lint fmt policy-test
 
 run: deps models build
-	@./models/run-gateway.sh "$(SLUICE)"
+	@$(SLUICE) audit keygen --if-missing >/dev/null
+	@if [ -z "$$SLUICE_API_KEY" ]; then \
+	  SLUICE_API_KEY="sk-sluice-$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"; \
+	  echo "SLUICE_API_KEY was not set; generated one for this run:"; \
+	  echo "  export SLUICE_API_KEY=$$SLUICE_API_KEY"; \
+	  echo "  curl -s http://127.0.0.1:8080/v1/chat/completions -H \"Authorization: Bearer $$SLUICE_API_KEY\" \\"; \
+	  echo "    -H 'Content-Type: application/json' -d '{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'"; \
+	fi; \
+	export SLUICE_API_KEY; exec $(SLUICE) serve --config sluice.toml
 
 test: deps models
 	$(CARGO) build --release --all-targets

@@ -218,8 +218,10 @@ mod tests {
         let text = "Ssn 123-45-6789 and 123 45 6789 for Zoë Quartz";
         let mut ev = EntityEvidence::new(&fp);
         ev.add_in_text(&entity("US_SSN", 4, 15, 0.9), text).unwrap();
-        ev.add_in_text(&entity("US_SSN", 20, 31, 0.95), text).unwrap();
-        ev.add_in_text(&entity("PERSON", 36, 46, 0.7), text).unwrap();
+        ev.add_in_text(&entity("US_SSN", 20, 31, 0.95), text)
+            .unwrap();
+        ev.add_in_text(&entity("PERSON", 36, 46, 0.7), text)
+            .unwrap();
         let evidence = ev.finish();
         assert_eq!(evidence.key_id(), Some(fp.key_id()));
         let ssn = &evidence.types()[1];
@@ -241,7 +243,9 @@ mod tests {
             .add(&entity("123-45-6789", 0, 11, 0.9), "US_SSN")
             .unwrap_err();
         assert!(!err.to_string().contains("123-45-6789"));
-        assert!(ev.add_in_text(&entity("US_SSN", 3, 99, 0.9), "short").is_err());
+        assert!(ev
+            .add_in_text(&entity("US_SSN", 3, 99, 0.9), "short")
+            .is_err());
         assert!(ev.finish().is_empty());
     }
 

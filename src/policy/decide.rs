@@ -281,7 +281,12 @@ impl DecisionBuilder {
     pub fn finish(mut self) -> Decision {
         if self.decision.action == Action::Redact {
             let mut types = TypeSet::EMPTY;
-            for f in self.decision.fired.iter().filter(|f| f.action == Action::Redact) {
+            for f in self
+                .decision
+                .fired
+                .iter()
+                .filter(|f| f.action == Action::Redact)
+            {
                 for t in &f.triggers {
                     if let Some(i) = TypeIndex::of(t.entity_type) {
                         types.insert(i);

@@ -33,6 +33,14 @@ impl ClientRegistry {
         self.clients.is_empty()
     }
 
+    /// Every client's own policy set (empty for clients on the default set).
+    pub fn policy_sets(&self) -> impl Iterator<Item = &[String]> {
+        self.clients
+            .iter()
+            .map(|c| c.policies.as_slice())
+            .filter(|s| !s.is_empty())
+    }
+
     /// The client whose key is in the `Authorization` header value, if any.
     pub fn authenticate(&self, header: Option<&str>) -> Option<&Client> {
         let key = header?.strip_prefix("Bearer ")?.trim();

@@ -75,9 +75,9 @@ impl Metrics {
             .observe(d.as_secs_f64());
     }
 
-    /// Requests waiting for or holding a local slot.
-    pub fn local_queue_add(&self, delta: i64) {
-        self.local_queue.fetch_add(delta, Ordering::Relaxed);
+    /// Requests waiting for or holding a local slot (sampled when metrics are scraped).
+    pub fn set_local_queue(&self, depth: usize) {
+        self.local_queue.store(depth as i64, Ordering::Relaxed);
     }
 
     pub fn render(&self) -> String {

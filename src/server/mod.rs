@@ -1,7 +1,298 @@
-//! The OpenAI-compatible gateway: routes, authentication, the scan -> decide -> audit -> dispatch
-//! pipeline, health and metrics.
+//! The OpenAI-compatible gateway: start-up (policies, audit log, backends, clients), the HTTP
+//! routes, and graceful shutdown (finish in-flight requests, then flush and checkpoint the audit
+//! log).
 
 pub mod auth;
+pub mod body;
+pub mod chat;
 pub mod detection;
+pub mod error;
 pub mod extract;
+pub mod gateway;
 pub mod metrics;
+pub mod routes;
+pub mod routing;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpServer};
+use anyhow::{bail, Context};
+
+use crate::audit::{AuditLog, PolicyLoaded, PolicyRejected};
+use crate::backend::build_backend;
+use crate::config::{ClientConfig, Config};
+use crate::detect::Pipeline;
+use crate::policy::{PolicyEvent, PolicyStore};
+
+use auth::{Client, ClientRegistry};
+use detection::DetectionService;
+use gateway::Gateway;
+use routing::{Router, SharedBackend};
+
+/// A gateway that is listening.
+pub struct Running {
+    pub addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    gateway: web::Data<Gateway>,
+    _reloader: Option<crate::policy::Reloader>,
+}
+
+impl Running {
+    /// Waits until the server stops (SIGINT/SIGTERM: stop accepting, finish in-flight requests
+    /// within the grace period), then closes the audit log with a final signed checkpoint.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let served = self.server.await;
+        let closed = self.gateway.audit.shutdown().await;
+        served.context("server task")?.context("server")?;
+        closed.context("closing the audit log")?;
+        Ok(())
+    }
+
+    /// Stops the server gracefully and closes the audit log (tests and embedding).
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.handle.stop(true).await;
+        self.wait().await
+    }
+
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+}
+
+/// Builds the gateway from `config` and starts listening. `pipeline` is the detection pipeline
+/// (built by the caller so that it can be shared or, in tests, replaced).
+pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Running> {
+    let policies =
+        Arc::new(PolicyStore::open(&config.policies.dir).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let snapshot = policies.snapshot();
+    snapshot
+        .check_set(&config.policies.default_set)
+        .map_err(|e| anyhow::anyhow!("[policies] default_set: {e}"))?;
+    for c in &config.clients {
+        if let Some(set) = &c.policies {
+            snapshot
+                .check_set(set)
+                .map_err(|e| anyhow::anyhow!("client {:?}: {e}", c.name))?;
+        }
+    }
+    let clients = ClientRegistry::new(
+        config
+            .clients
+            .iter()
+            .map(client)
+            .collect::<anyhow::Result<_>>()?,
+    );
+    if clients.is_empty() {
+        bail!("no [[clients]] configured: nobody could call the gateway");
+    }
+
+    let audit = AuditLog::open(&config.audit).context("opening the audit log")?;
+    for p in snapshot.policies() {
+        audit
+            .append(PolicyLoaded {
+                name: p.name.to_string(),
+                version: p.version.to_string(),
+                path: p.source.display().to_string(),
+                rules: p.rules.len() as u32,
+            })
+            .await
+            .context("recording loaded policies in the audit log")?;
+    }
+
+    let router = build_router(&config)?;
+    let detector_names = pipeline
+        .detector_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let gateway = web::Data::new(Gateway {
+        detection: DetectionService::new(
+            pipeline,
+            config.server.scan_cache_entries,
+            Duration::from_millis(config.server.detect_timeout_ms),
+        ),
+        policies: policies.clone(),
+        audit: audit.clone(),
+        clients,
+        default_policies: config.policies.default_set.clone(),
+        router,
+        metrics: Default::default(),
+        max_body_bytes: config.server.max_body_bytes,
+        detector_names,
+    });
+
+    forward_policy_events(&policies, audit.clone());
+    let reloader = if config.policies.watch {
+        Some(
+            crate::policy::spawn_reloader(policies.clone())
+                .context("watching the policy directory")?,
+        )
+    } else {
+        None
+    };
+
+    let data = gateway.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(routes::configure)
+    })
+    .shutdown_timeout(config.server.shutdown_grace_secs)
+    .bind(&config.server.listen)
+    .with_context(|| format!("listening on {}", config.server.listen))?;
+    if config.server.workers > 0 {
+        server = server.workers(config.server.workers);
+    }
+    let addr = *server.addrs().first().context("no listening address")?;
+    let server = server.run();
+    let handle = server.handle();
+    tracing::info!(target: "sluice::server", %addr, "sluice gateway listening");
+    Ok(Running {
+        addr,
+        handle,
+        server: tokio::spawn(server),
+        gateway,
+        _reloader: reloader,
+    })
+}
+
+fn client(c: &ClientConfig) -> anyhow::Result<Client> {
+    let key_sha256 = match (&c.key_sha256, &c.key_env) {
+        (Some(hex), _) => auth::parse_sha256_hex(hex)
+            .with_context(|| format!("client {:?}: key_sha256 is not 64 hex digits", c.name))?,
+        (None, Some(var)) => match std::env::var(var) {
+            Ok(key) if !key.trim().is_empty() => auth::sha256_of(key.trim()),
+            _ => bail!(
+                "client {:?}: the environment variable {var} (its API key) is not set",
+                c.name
+            ),
+        },
+        (None, None) => bail!("client {:?}: give key_sha256 or key_env", c.name),
+    };
+    Ok(Client {
+        name: c.name.clone(),
+        key_sha256,
+        policies: c.policies.clone().unwrap_or_default(),
+    })
+}
+
+/// Builds only the backends routing refers to. A cloud backend whose API key variable is unset is
+/// left out, and cleared traffic is then served locally (said once, at start-up).
+fn build_router(config: &Config) -> anyhow::Result<Router> {
+    let mut built: BTreeMap<String, Option<SharedBackend>> = BTreeMap::new();
+    let mut get = |name: &str| -> anyhow::Result<Option<SharedBackend>> {
+        if let Some(b) = built.get(name) {
+            return Ok(b.clone());
+        }
+        let cfg = config
+            .backends
+            .get(name)
+            .with_context(|| format!("no [backends.{name}]"))?;
+        let backend = match cfg {
+            crate::backend::BackendConfig::Openai(http)
+                if !http.on_premise && missing_key(http.api_key_env.as_deref()) =>
+            {
+                tracing::warn!(target: "sluice::server", backend = name,
+                    "no API key in ${}: cloud backend disabled, cleared traffic will be served locally",
+                    http.api_key_env.as_deref().unwrap_or("?"));
+                None
+            }
+            _ => {
+                Some(build_backend(name, cfg).map_err(|e| anyhow::anyhow!("backend {name}: {e}"))?)
+            }
+        };
+        built.insert(name.to_owned(), backend.clone());
+        Ok(backend)
+    };
+    let local = get(&config.routing.local)?.with_context(|| {
+        format!(
+            "the local backend {:?} could not be built",
+            config.routing.local
+        )
+    })?;
+    let cloud = match &config.routing.cloud {
+        Some(name) => get(name)?,
+        None => None,
+    };
+    if cloud.is_none() {
+        tracing::info!(target: "sluice::server", "no cloud backend available: all traffic is served on premise");
+    }
+    let mut models = BTreeMap::new();
+    for (model, route) in &config.routing.models {
+        let c = match &route.cloud {
+            Some(n) => get(n)?,
+            None => None,
+        };
+        let l = match &route.local {
+            Some(n) => get(n)?,
+            None => None,
+        };
+        models.insert(model.clone(), (c, l));
+    }
+    Ok(Router::new(
+        local,
+        cloud,
+        models,
+        config.routing.fallback_to_local,
+    ))
+}
+
+fn missing_key(var: Option<&str>) -> bool {
+    var.is_some_and(|v| std::env::var(v).map_or(true, |k| k.trim().is_empty()))
+}
+
+/// Logs every policy reload event and records it in the audit log.
+fn forward_policy_events(store: &Arc<PolicyStore>, audit: AuditLog) {
+    let mut events = store.subscribe();
+    let store = store.clone();
+    tokio::spawn(async move {
+        loop {
+            let event = match events.recv().await {
+                Ok(e) => e,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::error!(target: "sluice::policy", missed = n, "policy events were missed");
+                    continue;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
+            let appended = match &event {
+                PolicyEvent::Loaded {
+                    name,
+                    version,
+                    file,
+                    ..
+                } => {
+                    tracing::info!(target: "sluice::policy", "{event}");
+                    let rules = store
+                        .snapshot()
+                        .get(name)
+                        .map_or(0, |p| p.rules.len() as u32);
+                    audit
+                        .append(PolicyLoaded {
+                            name: name.clone(),
+                            version: version.clone(),
+                            path: file.display().to_string(),
+                            rules,
+                        })
+                        .await
+                }
+                PolicyEvent::Rejected { file, errors } => {
+                    tracing::error!(target: "sluice::policy", "{event}");
+                    audit
+                        .append(PolicyRejected::new(
+                            file.display().to_string(),
+                            &errors.join("; "),
+                        ))
+                        .await
+                }
+            };
+            if let Err(e) = appended {
+                tracing::error!(target: "sluice::policy", error = %e, "policy event could not be audited");
+            }
+        }
+    });
+}

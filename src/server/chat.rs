@@ -1,0 +1,406 @@
+//! `POST /v1/chat/completions`: the OpenAI-compatible entry point.
+//!
+//! The answer carries `x-sluice-action`, `x-sluice-backend` and `x-sluice-request-id` (the id of
+//! the request's decision and outcome records in the audit log).
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+
+use crate::audit::{BackendRef, OutcomeRecord};
+use crate::backend::{Backend, BackendError, BackendReply, ChunkStream, UsageProbe};
+use crate::openai::{ChatCompletionRequest, ErrorBody};
+use crate::policy::Action;
+
+use super::body::read_body;
+use super::error::ApiError;
+use super::gateway::{authenticate, new_request_id, Gateway, Judged};
+use super::routing::{Route, SharedBackend};
+
+pub async fn chat_completions(
+    req: HttpRequest,
+    payload: web::Payload,
+    gateway: web::Data<Gateway>,
+) -> HttpResponse {
+    let request_id = new_request_id();
+    let started = Instant::now();
+    match handle(&req, payload, gateway.clone(), &request_id, started).await {
+        Ok(response) => response,
+        Err(failure) => {
+            let status = failure.error.status_u16();
+            gateway.metrics.request(
+                failure.action.map_or("none", Action::as_str),
+                failure.backend.as_deref().unwrap_or("none"),
+                status,
+            );
+            let mut response = failure.error.to_response();
+            let headers = response.headers_mut();
+            insert(headers, "x-sluice-request-id", &request_id);
+            if let Some(action) = failure.action {
+                insert(headers, "x-sluice-action", action.as_str());
+            }
+            response
+        }
+    }
+}
+
+/// An error answer and what was known when it happened (for headers and metrics).
+struct Failure {
+    error: ApiError,
+    action: Option<Action>,
+    backend: Option<String>,
+}
+
+impl From<ApiError> for Failure {
+    fn from(error: ApiError) -> Self {
+        Failure {
+            error,
+            action: None,
+            backend: None,
+        }
+    }
+}
+
+async fn handle(
+    req: &HttpRequest,
+    payload: web::Payload,
+    gateway: web::Data<Gateway>,
+    request_id: &str,
+    started: Instant,
+) -> Result<HttpResponse, Failure> {
+    let client = authenticate(&gateway.clients, header(req, "authorization"))?;
+    let body = read_body(req, payload, gateway.max_body_bytes).await?;
+    let judged = gateway.judge(client, &body).await?;
+    let action = judged.decision.action;
+    let route = gateway.router.route(action, &judged.request.model);
+    if let Some(route) = &route {
+        // Defence in depth: the config check already guarantees this.
+        if !action.reaches_cloud() && !route.primary.on_premise() {
+            return Err(Failure {
+                error: ApiError::new(
+                    500,
+                    "server_error",
+                    "routing error: sensitive request routed off premise; refused",
+                ),
+                action: Some(action),
+                backend: None,
+            });
+        }
+    }
+    gateway
+        .record_decision(request_id, client, &judged, route.as_ref())
+        .await
+        .map_err(|error| Failure {
+            error,
+            action: Some(action),
+            backend: None,
+        })?;
+    let Some(route) = route else {
+        return Err(Failure {
+            error: blocked(&judged),
+            action: Some(action),
+            backend: None,
+        });
+    };
+    dispatch(&gateway, request_id, judged, route, started).await
+}
+
+/// 403 naming the rules and entity types that blocked the request, never the values.
+fn blocked(judged: &Judged) -> ApiError {
+    let mut reasons: Vec<String> = Vec::new();
+    for f in &judged.decision.fired {
+        if f.action != Action::Block {
+            continue;
+        }
+        let types: Vec<String> = f
+            .triggers
+            .iter()
+            .map(|t| format!("{} x{}", t.entity_type, t.count))
+            .collect();
+        reasons.push(format!(
+            "{}/{}: {} [{}]",
+            f.policy,
+            f.rule,
+            f.reason,
+            types.join(", ")
+        ));
+    }
+    if reasons.is_empty() {
+        reasons.push("blocked by policy".into());
+    }
+    ApiError::new(
+        403,
+        "permission_denied",
+        format!("request blocked by sluice policy: {}", reasons.join("; ")),
+    )
+    .with_code("blocked_by_policy")
+}
+
+async fn dispatch(
+    gateway: &web::Data<Gateway>,
+    request_id: &str,
+    judged: Judged,
+    route: Route,
+    started: Instant,
+) -> Result<HttpResponse, Failure> {
+    let action = judged.decision.action;
+    let streamed = judged.request.is_stream();
+    let (backend, reply) = match call(&route.primary, judged.request.clone()).await {
+        Ok(reply) => (route.primary.clone(), reply),
+        Err(e) if route.fallback.is_some() && is_fallback_worthy(&e) => {
+            let local = route.fallback.clone().expect("checked");
+            tracing::warn!(target: "sluice::gateway", request_id, backend = route.primary.name(), error = %e,
+                "cloud backend failed before answering; serving locally");
+            match call(&local, judged.request).await {
+                Ok(reply) => (local, reply),
+                Err(e) => {
+                    return Err(backend_failure(
+                        gateway, request_id, &local, e, action, started, streamed,
+                    )
+                    .await)
+                }
+            }
+        }
+        Err(e) => {
+            return Err(backend_failure(
+                gateway,
+                request_id,
+                &route.primary,
+                e,
+                action,
+                started,
+                streamed,
+            )
+            .await)
+        }
+    };
+    let mut response = HttpResponse::Ok();
+    response.insert_header(("x-sluice-request-id", request_id.to_owned()));
+    response.insert_header(("x-sluice-action", action.as_str()));
+    response.insert_header(("x-sluice-backend", backend.name().to_owned()));
+    let outcome = OutcomeTracker::new(gateway, request_id, &backend, started, streamed);
+    gateway
+        .metrics
+        .request(action.as_str(), backend.name(), 200);
+    match reply {
+        BackendReply::Complete(completion) => {
+            let usage = completion.usage().cloned();
+            let model = completion.response().model.clone();
+            outcome.record(
+                200,
+                usage.map(|u| (u.prompt_tokens, u.completion_tokens)),
+                Some(model),
+            );
+            Ok(response
+                .content_type("application/json")
+                .body(completion.to_bytes()))
+        }
+        BackendReply::Stream(stream) => {
+            let body = AuditedStream::new(stream, outcome);
+            Ok(response
+                .content_type("text/event-stream")
+                .insert_header(("cache-control", "no-cache"))
+                .streaming(body))
+        }
+    }
+}
+
+async fn call(
+    backend: &SharedBackend,
+    request: ChatCompletionRequest,
+) -> Result<BackendReply, BackendError> {
+    backend.chat(request).await
+}
+
+/// Failures where the cloud never answered, so serving locally changes nothing for the client
+/// but where the text went: only ever tighter.
+fn is_fallback_worthy(e: &BackendError) -> bool {
+    match e {
+        BackendError::Unavailable { .. }
+        | BackendError::Timeout
+        | BackendError::Protocol { .. } => true,
+        BackendError::Upstream { status, .. } => *status >= 500 || *status == 429,
+        BackendError::Busy { .. } | BackendError::BadRequest { .. } | BackendError::Cancelled => {
+            false
+        }
+    }
+}
+
+async fn backend_failure(
+    gateway: &web::Data<Gateway>,
+    request_id: &str,
+    backend: &Arc<dyn Backend>,
+    e: BackendError,
+    action: Action,
+    started: Instant,
+    streamed: bool,
+) -> Failure {
+    tracing::warn!(target: "sluice::gateway", request_id, backend = backend.name(), error = %e, "backend failed");
+    let status = e.http_status();
+    let body = match &e {
+        // An upstream's own error body is relayed when it is OpenAI-shaped: it is the cloud's
+        // answer to text that was cleared to go there.
+        BackendError::Upstream { body, .. } => {
+            serde_json::from_slice::<ErrorBody>(body).unwrap_or_else(|_| e.to_error_body())
+        }
+        _ => e.to_error_body(),
+    };
+    OutcomeTracker::new(gateway, request_id, backend, started, streamed).record(status, None, None);
+    Failure {
+        error: ApiError {
+            status: actix_web::http::StatusCode::from_u16(status)
+                .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY),
+            body,
+            retry_after: e.retry_after(),
+        },
+        action: Some(action),
+        backend: Some(backend.name().to_owned()),
+    }
+}
+
+/// Writes the outcome record of a request once its answer is complete (or abandoned).
+struct OutcomeTracker {
+    gateway: web::Data<Gateway>,
+    request_id: String,
+    backend: BackendRef,
+    started: Instant,
+    streamed: bool,
+}
+
+impl OutcomeTracker {
+    fn new(
+        gateway: &web::Data<Gateway>,
+        request_id: &str,
+        backend: &SharedBackend,
+        started: Instant,
+        streamed: bool,
+    ) -> Self {
+        OutcomeTracker {
+            gateway: gateway.clone(),
+            request_id: request_id.to_owned(),
+            backend: BackendRef {
+                name: backend.name().to_owned(),
+                on_premise: backend.on_premise(),
+            },
+            started,
+            streamed,
+        }
+    }
+
+    /// The outcome is recorded in the background: the answer is already on its way, and a failed
+    /// outcome write is logged (the decision record, written before forwarding, stands).
+    fn record(self, status: u16, tokens: Option<(u64, u64)>, model: Option<String>) {
+        self.gateway
+            .metrics
+            .backend(&self.backend.name, self.started.elapsed());
+        let record = OutcomeRecord {
+            request_id: self.request_id,
+            status,
+            latency_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+            tokens_in: tokens.map(|t| t.0),
+            tokens_out: tokens.map(|t| t.1),
+            backend: Some(self.backend),
+            model,
+            streamed: self.streamed,
+        };
+        let audit = self.gateway.audit.clone();
+        tokio::spawn(async move {
+            if let Err(e) = audit.append(record).await {
+                tracing::error!(target: "sluice::gateway", error = %e, "outcome record could not be written");
+            }
+        });
+    }
+}
+
+/// Status recorded when the client went away before the stream ended (nginx's convention).
+const CLIENT_CLOSED: u16 = 499;
+
+/// The response body of a streamed answer: forwards events as they come, and records the outcome
+/// when the stream ends, fails, or is dropped because the client disconnected (which also drops the
+/// backend stream and so stops generation).
+struct AuditedStream {
+    inner: ChunkStream,
+    usage: UsageProbe,
+    model: Option<String>,
+    outcome: Option<OutcomeTracker>,
+    finished: Option<u16>,
+}
+
+impl AuditedStream {
+    fn new(inner: ChunkStream, outcome: OutcomeTracker) -> Self {
+        let usage = inner.usage_probe();
+        AuditedStream {
+            inner,
+            usage,
+            model: None,
+            outcome: Some(outcome),
+            finished: None,
+        }
+    }
+
+    fn finish(&mut self, status: u16) {
+        if let Some(outcome) = self.outcome.take() {
+            let tokens = self
+                .usage
+                .get()
+                .map(|u| (u.prompt_tokens, u.completion_tokens));
+            outcome.record(status, tokens, self.model.take());
+        }
+    }
+}
+
+impl Stream for AuditedStream {
+    type Item = Result<Bytes, actix_web::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Some(status) = this.finished {
+            this.finish(status);
+            return Poll::Ready(None);
+        }
+        match this.inner.poll_next_unpin(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(event))) => {
+                if this.model.is_none() {
+                    if let Some(chunk) = event.as_chunk() {
+                        this.model = Some(chunk.model.clone());
+                    }
+                }
+                Poll::Ready(Some(Ok(event.to_bytes())))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                // Headers are gone; tell the client in-band, in OpenAI's error shape, then end.
+                tracing::warn!(target: "sluice::gateway", error = %e, "stream failed mid-answer");
+                this.finished = Some(e.http_status());
+                let body = e.to_error_body();
+                let event = crate::openai::sse::encode_event(&body);
+                Poll::Ready(Some(Ok(event)))
+            }
+            Poll::Ready(None) => {
+                this.finish(200);
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
+impl Drop for AuditedStream {
+    fn drop(&mut self) {
+        self.finish(CLIENT_CLOSED);
+    }
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn insert(headers: &mut actix_web::http::header::HeaderMap, name: &'static str, value: &str) {
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(value) {
+        headers.insert(actix_web::http::header::HeaderName::from_static(name), v);
+    }
+}

@@ -1,0 +1,198 @@
+//! The gateway's shared state and the pipeline every chat request goes through:
+//! parse -> extract text -> detect -> decide -> audit the decision (durable) -> dispatch.
+//!
+//! Each step fails closed: a request that cannot be parsed is refused, one that cannot be scanned is
+//! treated as sensitive, one whose decision cannot be recorded is refused with 503, and nothing is
+//! forwarded before its decision record is durable.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::audit::{AuditLog, BackendRef, DecisionRecord, EntityEvidence, PolicyRef};
+use crate::detect::Entity;
+use crate::openai::{parse_request, ChatCompletionRequest};
+use crate::policy::{Action, Decision, FiredRule, PolicyStore};
+
+use super::auth::{Client, ClientRegistry};
+use super::detection::DetectionService;
+use super::error::ApiError;
+use super::extract::{extract, Extracted};
+use super::metrics::Metrics;
+use super::routing::{Route, Router};
+
+/// Everything a request handler needs, shared by all workers.
+pub struct Gateway {
+    pub detection: DetectionService,
+    pub policies: Arc<PolicyStore>,
+    pub audit: AuditLog,
+    pub clients: ClientRegistry,
+    pub default_policies: Vec<String>,
+    pub router: Router,
+    pub metrics: Metrics,
+    pub max_body_bytes: usize,
+    pub detector_names: Vec<String>,
+}
+
+/// A request that has been scanned and decided.
+pub struct Judged {
+    pub request: ChatCompletionRequest,
+    pub extracted: Extracted,
+    /// Entities per scan unit (offsets into that unit's text); `Err` if detection failed.
+    pub entities: Result<Vec<Arc<Vec<Entity>>>, String>,
+    pub decision: Decision,
+}
+
+impl Judged {
+    /// All entities of the request, in unit order.
+    pub fn all_entities(&self) -> Vec<Entity> {
+        match &self.entities {
+            Ok(units) => units.iter().flat_map(|u| u.iter().cloned()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// Reason recorded when content that text detectors cannot judge forces a request on premise.
+pub const UNSCANNABLE_RULE: &str = "unscannable_content";
+
+impl Gateway {
+    /// The client's policy set.
+    pub fn policy_set<'a>(&'a self, client: &'a Client) -> &'a [String] {
+        if client.policies.is_empty() {
+            &self.default_policies
+        } else {
+            &client.policies
+        }
+    }
+
+    /// Parses, scans and decides. Errors are 4xx answers (nothing was forwarded).
+    pub async fn judge(&self, client: &Client, body: &[u8]) -> Result<Judged, ApiError> {
+        if std::str::from_utf8(body).is_err() {
+            return Err(ApiError::bad_request(
+                "the request body is not valid UTF-8",
+                None,
+            ));
+        }
+        let request = parse_request(body).map_err(|e| ApiError {
+            body: e.to_error_body(),
+            ..ApiError::bad_request("", None)
+        })?;
+        if request.n.is_some_and(|n| n != 1) {
+            return Err(ApiError::bad_request("only n = 1 is supported", Some("n")));
+        }
+        // What is scanned is exactly what would be forwarded: the request as sluice re-serializes it.
+        let forwarded = serde_json::to_value(&request)
+            .map_err(|_| ApiError::bad_request("the request cannot be re-encoded", None))?;
+        let extracted = extract(&forwarded);
+        let started = Instant::now();
+        let texts: Vec<&str> = extracted.units.iter().map(|u| u.text.as_str()).collect();
+        let entities = self.detection.scan(&texts).await.map_err(|e| {
+            tracing::warn!(target: "sluice::gateway", error = %e, "detection failed; treating the request as sensitive");
+            e.to_string()
+        });
+        self.metrics.detection(started.elapsed());
+        let all: Vec<Entity> = match &entities {
+            Ok(units) => units.iter().flat_map(|u| u.iter().cloned()).collect(),
+            Err(_) => Vec::new(),
+        };
+        let snapshot = self.policies.snapshot();
+        let scan = match &entities {
+            Ok(_) => Ok(all.as_slice()),
+            Err(e) => Err(e.as_str()),
+        };
+        let mut decision = snapshot.decide(self.policy_set(client), scan);
+        if !extracted.unscannable.is_empty() && decision.action < Action::Local {
+            decision.action = Action::Local;
+            decision.fired.push(FiredRule {
+                policy: Arc::from("sluice"),
+                rule: Arc::from(UNSCANNABLE_RULE),
+                action: Action::Local,
+                reason: Arc::from("the request carries media (image, audio or file) that text detectors cannot scan"),
+                triggers: Vec::new(),
+            });
+        }
+        self.metrics
+            .entities(count_types(&all).iter().map(|(t, n)| (t.as_str(), *n)));
+        Ok(Judged {
+            request,
+            extracted,
+            entities,
+            decision,
+        })
+    }
+
+    /// Writes the decision record and waits until it is durable. An error means 503: the request
+    /// must not go anywhere.
+    pub async fn record_decision(
+        &self,
+        request_id: &str,
+        client: &Client,
+        judged: &Judged,
+        route: Option<&Route>,
+    ) -> Result<(), ApiError> {
+        let mut evidence = EntityEvidence::new(self.audit.fingerprinter());
+        if let Ok(units) = &judged.entities {
+            for (unit, entities) in judged.extracted.units.iter().zip(units) {
+                for e in entities.iter() {
+                    evidence.add_in_text(e, &unit.text).map_err(|e| {
+                        tracing::error!(target: "sluice::gateway", error = %e, "building audit evidence failed");
+                        ApiError::unavailable("the audit record could not be built; nothing was forwarded", None)
+                    })?;
+                }
+            }
+        }
+        let d = &judged.decision;
+        let record = DecisionRecord {
+            request_id: request_id.to_owned(),
+            client: client.name.clone(),
+            policies: d
+                .policies
+                .iter()
+                .map(|p| PolicyRef {
+                    name: p.name.to_string(),
+                    version: p.version.to_string(),
+                })
+                .collect(),
+            action: crate::audit::Action::parse(d.action.as_str()).expect("same four actions"),
+            rule_ids: d.rule_ids(),
+            reasons: d.fired.iter().map(|f| f.reason.to_string()).collect(),
+            entities: evidence.finish(),
+            backend: route.map(|r| BackendRef {
+                name: r.primary.name().to_owned(),
+                on_premise: r.primary.on_premise(),
+            }),
+        };
+        let started = Instant::now();
+        let result = self.audit.append(record).await;
+        self.metrics.audit(started.elapsed());
+        result.map(|_| ()).map_err(|e| {
+            tracing::error!(target: "sluice::gateway", error = %e, "audit write failed; refusing the request");
+            ApiError::unavailable("the audit log cannot be written; the request was not forwarded", Some(std::time::Duration::from_secs(5)))
+                .with_code("audit_unavailable")
+        })
+    }
+}
+
+/// Entity counts by type, sorted by type.
+pub fn count_types(entities: &[Entity]) -> Vec<(String, usize)> {
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for e in entities {
+        *counts.entry(e.entity_type.as_str()).or_default() += 1;
+    }
+    counts.into_iter().map(|(t, n)| (t.to_owned(), n)).collect()
+}
+
+/// A new request id: the key that joins the decision and outcome records with the response.
+pub fn new_request_id() -> String {
+    format!("req_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Authenticates a request by its `Authorization` header.
+pub fn authenticate<'a>(
+    clients: &'a ClientRegistry,
+    header: Option<&str>,
+) -> Result<&'a Client, ApiError> {
+    clients
+        .authenticate(header)
+        .ok_or_else(ApiError::unauthorized)
+}

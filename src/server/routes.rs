@@ -1,0 +1,175 @@
+//! The HTTP surface: route table, the small endpoints (models, scan, health, readiness, metrics),
+//! and OpenAI-shaped 404/405 answers for everything else.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::body::read_body;
+use super::chat::chat_completions;
+use super::error::ApiError;
+use super::gateway::{authenticate, Gateway};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v1/chat/completions")
+            .route(web::post().to(chat_completions))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/v1/models")
+            .route(web::get().to(models))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/v1/scan")
+            .route(web::post().to(scan))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/healthz")
+            .route(web::get().to(healthz))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/readyz")
+            .route(web::get().to(readyz))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/metrics")
+            .route(web::get().to(metrics))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .default_service(web::to(not_found));
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    ApiError::new(
+        404,
+        "invalid_request_error",
+        format!("unknown route {}", sanitize_path(req.path())),
+    )
+    .with_code("unknown_route")
+    .to_response()
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    ApiError::new(
+        405,
+        "invalid_request_error",
+        format!("method {} is not allowed on {}", req.method(), req.path()),
+    )
+    .with_code("method_not_allowed")
+    .to_response()
+}
+
+/// Paths are client text; keep error messages short and printable.
+fn sanitize_path(path: &str) -> String {
+    let cleaned: String = path.chars().filter(|c| !c.is_control()).take(100).collect();
+    cleaned
+}
+
+async fn models(req: HttpRequest, gateway: web::Data<Gateway>) -> Result<HttpResponse, ApiError> {
+    authenticate(&gateway.clients, header(&req))?;
+    let data: Vec<serde_json::Value> = gateway
+        .router
+        .model_names()
+        .into_iter()
+        .map(|id| serde_json::json!({"id": id, "object": "model", "created": 0, "owned_by": "sluice"}))
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({"object": "list", "data": data})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScanText {
+    text: String,
+}
+
+/// Entities and the decision a request would get; nothing is forwarded or audited. Takes either
+/// `{"text": "..."}` or a whole chat-completions request.
+async fn scan(
+    req: HttpRequest,
+    payload: web::Payload,
+    gateway: web::Data<Gateway>,
+) -> Result<HttpResponse, ApiError> {
+    let client = authenticate(&gateway.clients, header(&req))?;
+    let body = read_body(&req, payload, gateway.max_body_bytes).await?;
+    let chat_body;
+    let body: &[u8] = match serde_json::from_slice::<ScanText>(&body) {
+        Ok(t) => {
+            chat_body = serde_json::to_vec(&serde_json::json!({
+                "model": "scan", "messages": [{"role": "user", "content": t.text}]
+            }))
+            .map_err(|_| ApiError::bad_request("the text cannot be encoded", Some("text")))?;
+            &chat_body
+        }
+        Err(_) => &body,
+    };
+    let judged = gateway.judge(client, body).await?;
+    let d = &judged.decision;
+    let units: Vec<serde_json::Value> = match &judged.entities {
+        Ok(units) => judged
+            .extracted
+            .units
+            .iter()
+            .zip(units)
+            .map(|(u, e)| serde_json::json!({"source": u.source, "entities": &**e}))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let rules: Vec<serde_json::Value> = d
+        .fired
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "policy": &*f.policy, "rule": &*f.rule, "action": f.action.as_str(), "reason": &*f.reason,
+                "triggers": f.triggers.iter().map(|t| serde_json::json!({"entity_type": t.entity_type, "count": t.count})).collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "action": d.action.as_str(),
+        "detection_error": judged.entities.as_ref().err(),
+        "policies": d.policies.iter().map(|p| serde_json::json!({"name": &*p.name, "version": &*p.version, "action": p.action.as_str()})).collect::<Vec<_>>(),
+        "rules": rules,
+        "units": units,
+        "unscannable": judged.extracted.unscannable,
+    })))
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// Ready when the audit log is writable and every client's policy set is loaded (the local model
+/// is loaded before the server starts listening).
+async fn readyz(gateway: web::Data<Gateway>) -> HttpResponse {
+    let audit = gateway.audit.is_writable();
+    let snapshot = gateway.policies.snapshot();
+    let policies = gateway
+        .clients
+        .policy_sets()
+        .chain(std::iter::once(gateway.default_policies.as_slice()))
+        .all(|set| snapshot.check_set(set).is_ok());
+    let body = serde_json::json!({"audit_writable": audit, "policies_valid": policies, "model_loaded": true});
+    if audit && policies {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+async fn metrics(gateway: web::Data<Gateway>) -> HttpResponse {
+    let load = gateway.router.local_load();
+    gateway.metrics.set_local_queue(load.active + load.queued);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(gateway.metrics.render())
+}
+
+fn header(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+}

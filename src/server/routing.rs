@@ -1,0 +1,102 @@
+//! Which backend serves a request, given the decision and the requested model.
+//!
+//! `local` decisions go to an on-premise backend whatever model was asked for; cleared traffic goes
+//! to the model's cloud target, or stays local when no cloud backend is usable (no API key). A cloud
+//! failure before the first byte may fall back to local (it only tightens privacy); nothing ever
+//! falls back from local to cloud.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::backend::Backend;
+use crate::policy::Action;
+
+pub type SharedBackend = Arc<dyn Backend>;
+
+#[derive(Clone)]
+struct Targets {
+    cloud: Option<SharedBackend>,
+    local: SharedBackend,
+}
+
+/// The routing table built at start-up.
+#[derive(Clone)]
+pub struct Router {
+    default: Targets,
+    models: BTreeMap<String, Targets>,
+    fallback_to_local: bool,
+}
+
+/// Where to send a request.
+#[derive(Clone)]
+pub struct Route {
+    pub primary: SharedBackend,
+    /// Tried when `primary` (a cloud backend) fails before answering.
+    pub fallback: Option<SharedBackend>,
+}
+
+impl Router {
+    /// `cloud` is `None` when no cloud backend is usable; per-model targets override the defaults.
+    pub fn new(
+        local: SharedBackend,
+        cloud: Option<SharedBackend>,
+        models: BTreeMap<String, (Option<SharedBackend>, Option<SharedBackend>)>,
+        fallback_to_local: bool,
+    ) -> Self {
+        let default = Targets { cloud, local };
+        let models = models
+            .into_iter()
+            .map(|(name, (cloud, local))| {
+                let targets = Targets {
+                    cloud: cloud.or_else(|| default.cloud.clone()),
+                    local: local.unwrap_or_else(|| default.local.clone()),
+                };
+                (name, targets)
+            })
+            .collect();
+        Router {
+            default,
+            models,
+            fallback_to_local,
+        }
+    }
+
+    /// The route for a decided request; `None` for `block`.
+    pub fn route(&self, action: Action, model: &str) -> Option<Route> {
+        let targets = self.models.get(model).unwrap_or(&self.default);
+        match action {
+            Action::Block => None,
+            // Redaction needs placeholder restoration on the way back; until a redactor is in the
+            // path, redact decisions are served on premise, which is strictly tighter.
+            Action::Local | Action::Redact => Some(Route {
+                primary: targets.local.clone(),
+                fallback: None,
+            }),
+            Action::Allow => match &targets.cloud {
+                Some(cloud) => Some(Route {
+                    primary: cloud.clone(),
+                    fallback: (self.fallback_to_local && !cloud.on_premise())
+                        .then(|| targets.local.clone()),
+                }),
+                None => Some(Route {
+                    primary: targets.local.clone(),
+                    fallback: None,
+                }),
+            },
+        }
+    }
+
+    /// Model names clients may ask for, for `/v1/models`.
+    pub fn model_names(&self) -> Vec<String> {
+        self.models.keys().cloned().collect()
+    }
+
+    /// How busy the default local backend is.
+    pub fn local_load(&self) -> crate::backend::BackendLoad {
+        self.default.local.load()
+    }
+
+    pub fn has_cloud(&self) -> bool {
+        self.default.cloud.is_some() || self.models.values().any(|t| t.cloud.is_some())
+    }
+}
