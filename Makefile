@@ -5,6 +5,8 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 SLUICE := $(TARGET_DIR)/release/sluice
+VENV := $(TARGET_DIR)/venv
+OPENAI_VERSION := 3.54.0
 export ORT_DYLIB_PATH ?= $(CURDIR)/models/onnxruntime/libonnxruntime.so.1.31.1
 
 .PHONY: run test models deps build bench lint fmt policy-test
@@ -20,10 +22,17 @@ run: deps models build
 	fi; \
 	export SLUICE_API_KEY; exec $(SLUICE) serve --config sluice.toml
 
-test: deps models
+test: deps models $(VENV)/.openai-$(OPENAI_VERSION)
 	$(CARGO) build --release --all-targets
 	$(CARGO) test --release -- --test-threads=2
 	$(SLUICE) policy test policies/*.toml
+	$(VENV)/bin/python tests/openai_client.py $(SLUICE)
+
+# The official openai client, pinned, in a venv next to the build (not the system Python).
+$(VENV)/.openai-$(OPENAI_VERSION):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet openai==$(OPENAI_VERSION)
+	touch $@
 
 build: deps
 	$(CARGO) build --release

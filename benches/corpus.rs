@@ -14,7 +14,7 @@ const PROSE: &[&str] = &[
 
 const SENSITIVE: &[&str] = &[
     "Contact John Smith at john.smith@example.com or (415) 555-0132.",
-    "Patient SSN 219-09-9999, MRN: 48213377, diagnosed with type 2 diabetes, on metformin.",
+    "Patient SSN 512-48-7391, MRN: 48213377, diagnosed with type 2 diabetes, on metformin.",
     "Card 4111 1111 1111 1111 expires 09/27; routing number 021000021.",
     "Server 10.20.30.40 uses key AKIAIOSFODNN7EXAMPLE for uploads.",
     "Born on March 3, 1950, she lives at 1600 Pennsylvania Avenue, Washington, DC 20500.",

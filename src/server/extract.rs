@@ -176,7 +176,7 @@ mod tests {
                     {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA", "detail": "low"}}
                 ]},
                 {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function",
-                    "function": {"name": "lookup", "arguments": "{\"ssn\":\"219-09-9999\"}"}}]},
+                    "function": {"name": "lookup", "arguments": "{\"ssn\":\"512-48-7391\"}"}}]},
                 {"role": "tool", "tool_call_id": "call_1", "content": "MRN 1234"}
             ],
             "tools": [{"type": "function", "function": {"name": "lookup", "description": "Find a patient by SSN",
@@ -196,7 +196,7 @@ mod tests {
             "You help doctors.",
             "dr_jones",
             "Patient Jane Roe",
-            "219-09-9999",
+            "512-48-7391",
             "MRN 1234",
             "Find a patient by SSN",
             "the SSN",

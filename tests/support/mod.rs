@@ -15,7 +15,7 @@ use sluice::detect::{DetectConfig, Pipeline};
 
 /// Fake PHI of a fake patient. None of these may reach the mock, a log or an audit record.
 pub const CANARY_NAME: &str = "Margaret Thistlewood";
-pub const CANARY_SSN: &str = "219-09-9999";
+pub const CANARY_SSN: &str = "512-48-7391";
 pub const CANARY_MRN: &str = "MRN 00482913";
 pub const CANARY_MRN_DIGITS: &str = "00482913";
 pub const CANARY_DIAGNOSIS: &str = "type 2 diabetes";
