@@ -97,6 +97,8 @@ struct Compiler<'a, 'r> {
     params: BTreeMap<&'r str, ParamSlot<'r>>,
     raw_categories: BTreeMap<&'r str, (Range<usize>, &'r Names)>,
     categories: HashMap<&'r str, CategoryState>,
+    /// The categories being resolved, outermost first (to name a cycle).
+    resolving: Vec<&'r str>,
     used_categories: HashSet<&'r str>,
 }
 
@@ -115,6 +117,7 @@ impl<'a, 'r> Compiler<'a, 'r> {
                 .map(|(k, v)| (k.get_ref().as_str(), (k.span(), v)))
                 .collect(),
             categories: HashMap::new(),
+            resolving: Vec::new(),
             used_categories: HashSet::new(),
         }
     }
@@ -320,13 +323,17 @@ impl<'a, 'r> Compiler<'a, 'r> {
             Some(CategoryState::Invalid) => return None,
             Some(CategoryState::Resolving) => {
                 let span = self.raw_categories[name].0.clone();
-                self.diags.error(&span, format!("category `{name}` includes itself (through the categories it names)"));
+                let start = self.resolving.iter().position(|c| *c == name).unwrap_or(0);
+                let mut path = self.resolving[start..].to_vec();
+                path.push(name);
+                self.diags.error(&span, format!("category `{name}` includes itself: {}", path.join(" -> ")));
                 self.categories.insert(name, CategoryState::Invalid);
                 return None;
             }
             None => {}
         }
         self.categories.insert(name, CategoryState::Resolving);
+        self.resolving.push(name);
         let (span, members) = self.raw_categories[name].clone();
         let resolved = if members.get_ref().is_empty() {
             self.diags.error(&span, format!("category `{name}` is empty"));
@@ -334,6 +341,7 @@ impl<'a, 'r> Compiler<'a, 'r> {
         } else {
             self.names(members)
         };
+        self.resolving.pop();
         let state = match resolved {
             Some(t) => CategoryState::Resolved(t),
             None => CategoryState::Invalid,
@@ -378,7 +386,7 @@ impl<'a, 'r> Compiler<'a, 'r> {
         let what = if name.chars().any(|c| c.is_ascii_uppercase()) {
             "entity type"
         } else {
-            "category"
+            "entity type or category"
         };
         self.diags.error(&n.span(), format!("unknown {what} `{name}`{hint}"));
         None
@@ -659,7 +667,9 @@ impl<'a, 'r> Compiler<'a, 'r> {
             }
         }
         for (k, _) in &raw.categories {
-            if !self.used_categories.contains(k.get_ref().as_str()) {
+            let name = k.get_ref().as_str();
+            let valid = matches!(self.categories.get(name), Some(CategoryState::Resolved(_)));
+            if valid && !self.used_categories.contains(name) {
                 self.diags.warning(&k.span(), format!("category `{}` is never used", k.get_ref()));
             }
         }
