@@ -54,15 +54,29 @@ fn bench(c: &mut Criterion) {
     c.bench_function("decide/16 entities, hipaa+soc2, via store snapshot", |b| {
         b.iter(|| {
             let snap = store.snapshot();
-            black_box(snap.decide(black_box(&set), Ok::<_, DetectError>(black_box(&entities[..]))))
+            black_box(snap.decide(
+                black_box(&set),
+                Ok::<_, DetectError>(black_box(&entities[..])),
+            ))
         })
     });
     c.bench_function("decide/16 entities, hipaa+soc2, policies in hand", |b| {
-        b.iter(|| black_box(decide([&hipaa, &soc2], Ok::<_, DetectError>(black_box(&entities[..])))))
+        b.iter(|| {
+            black_box(decide(
+                [&hipaa, &soc2],
+                Ok::<_, DetectError>(black_box(&entities[..])),
+            ))
+        })
     });
     let none: Vec<Entity> = Vec::new();
     c.bench_function("decide/no entities, hipaa+soc2, via store snapshot", |b| {
-        b.iter(|| black_box(store.snapshot().decide(black_box(&set), Ok::<_, DetectError>(&none[..]))))
+        b.iter(|| {
+            black_box(
+                store
+                    .snapshot()
+                    .decide(black_box(&set), Ok::<_, DetectError>(&none[..])),
+            )
+        })
     });
 }
 

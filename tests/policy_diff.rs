@@ -36,7 +36,10 @@ fn literal_types(text: &str) -> Result<Vec<Entity>, String> {
 fn hipaa_with(identifier_alone: &str) -> Policy {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/hipaa.toml");
     let src = std::fs::read_to_string(&path).unwrap();
-    let src = src.replace("identifier_alone = \"local\"", &format!("identifier_alone = \"{identifier_alone}\""));
+    let src = src.replace(
+        "identifier_alone = \"local\"",
+        &format!("identifier_alone = \"{identifier_alone}\""),
+    );
     load(&path, src.as_bytes()).unwrap()
 }
 
@@ -97,9 +100,18 @@ fn directory_corpus_reads_txt_files_in_name_order() {
     std::fs::write(dir.path().join("b.txt"), "PERSON").unwrap();
     std::fs::write(dir.path().join("a.txt"), "nothing").unwrap();
     std::fs::write(dir.path().join("notes.md"), "PERSON").unwrap();
-    let ids: Vec<String> = read_corpus(dir.path()).unwrap().map(|t| t.unwrap().id).collect();
+    let ids: Vec<String> = read_corpus(dir.path())
+        .unwrap()
+        .map(|t| t.unwrap().id)
+        .collect();
     assert_eq!(ids, vec!["a.txt", "b.txt"]);
-    let report = diff_policies(&hipaa_with("local"), &hipaa_with("redact"), read_corpus(dir.path()).unwrap(), literal_types).unwrap();
+    let report = diff_policies(
+        &hipaa_with("local"),
+        &hipaa_with("redact"),
+        read_corpus(dir.path()).unwrap(),
+        literal_types,
+    )
+    .unwrap();
     assert_eq!(report.changes.len(), 1);
     assert_eq!(report.changes[0].id, "b.txt");
     assert_eq!(report.changes[0].new.redact_types, vec!["PERSON"]);
@@ -122,11 +134,28 @@ fn corpus_errors_name_the_line_but_never_the_text() {
         assert!(matches!(err, CorpusError::Jsonl { line: 2, .. }), "{err}");
         let msg = err.to_string();
         assert!(msg.contains("corpus.jsonl:2: "), "{msg}");
-        assert!(!msg.contains("078-05-1120") && !msg.contains("Canary"), "{msg}");
+        assert!(
+            !msg.contains("078-05-1120") && !msg.contains("Canary"),
+            "{msg}"
+        );
     }
-    std::fs::write(dir.path().join("bin.jsonl"), b"{\"id\":1,\"text\":\"\xff\"}\n").unwrap();
-    let err = read_corpus(&dir.path().join("bin.jsonl")).unwrap().next().unwrap().unwrap_err();
-    assert_eq!(err.to_string(), format!("{}:1: not valid UTF-8", dir.path().join("bin.jsonl").display()));
+    std::fs::write(
+        dir.path().join("bin.jsonl"),
+        b"{\"id\":1,\"text\":\"\xff\"}\n",
+    )
+    .unwrap();
+    let err = read_corpus(&dir.path().join("bin.jsonl"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:1: not valid UTF-8",
+            dir.path().join("bin.jsonl").display()
+        )
+    );
     assert!(read_corpus(&dir.path().join("missing.jsonl")).is_err());
 }
 
@@ -135,7 +164,11 @@ fn check_prints_ok_lines_and_fails_on_errors() {
     let dir = tempfile::tempdir().unwrap();
     let good = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/soc2.toml");
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "name = \"bad\"\ndescription = \"x\"\ndefault = \"alow\"\n").unwrap();
+    std::fs::write(
+        &bad,
+        "name = \"bad\"\ndescription = \"x\"\ndefault = \"alow\"\n",
+    )
+    .unwrap();
     let mut out = Vec::new();
     assert!(sluice::cli::policy::check(std::slice::from_ref(&good), &mut out).unwrap());
     let text = String::from_utf8(out).unwrap();

@@ -39,7 +39,10 @@ fn write(dir: &Path, file: &str, src: &str) {
 }
 
 fn action_of(store: &PolicyStore, name: &str) -> Action {
-    store.snapshot().decide(&[name], Ok::<_, ()>(&person()[..])).action
+    store
+        .snapshot()
+        .decide(&[name], Ok::<_, ()>(&person()[..]))
+        .action
 }
 
 fn version_of(store: &PolicyStore, name: &str) -> String {
@@ -67,11 +70,23 @@ fn open_rejects_a_directory_with_an_invalid_policy() {
 #[test]
 fn open_rejects_empty_dirs_misnamed_files_and_missing_dirs() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(matches!(PolicyStore::open(dir.path()), Err(StoreError::Empty(_))));
+    assert!(matches!(
+        PolicyStore::open(dir.path()),
+        Err(StoreError::Empty(_))
+    ));
     write(dir.path(), "other.toml", &policy_src("hipaa", "local"));
-    let err = PolicyStore::open(dir.path()).err().expect("name must match the file");
-    assert!(err.to_string().contains("named `hipaa` but its file is `other.toml`"), "{err}");
-    assert!(matches!(PolicyStore::open(dir.path().join("nope")), Err(StoreError::Io { .. })));
+    let err = PolicyStore::open(dir.path())
+        .err()
+        .expect("name must match the file");
+    assert!(
+        err.to_string()
+            .contains("named `hipaa` but its file is `other.toml`"),
+        "{err}"
+    );
+    assert!(matches!(
+        PolicyStore::open(dir.path().join("nope")),
+        Err(StoreError::Io { .. })
+    ));
 }
 
 #[test]
@@ -101,7 +116,10 @@ fn valid_change_is_swapped_in_and_in_flight_snapshots_keep_the_old_version() {
 
     // The request that started before the reload finishes under the version it started with.
     let d = in_flight.decide(&["p"], Ok::<_, ()>(&person()[..]));
-    assert_eq!((d.action, &*d.policies[0].version), (Action::Local, old_version.as_str()));
+    assert_eq!(
+        (d.action, &*d.policies[0].version),
+        (Action::Local, old_version.as_str())
+    );
 
     // Nothing changed: nothing happens.
     assert!(store.reload().is_empty());
@@ -121,7 +139,12 @@ fn invalid_change_is_rejected_and_the_old_version_stays() {
     match &got[0] {
         PolicyEvent::Rejected { file, errors } => {
             assert_eq!(file, &dir.path().join("p.toml"));
-            assert!(errors[0].contains("p.toml:7:10: error: `action`: unknown action `alow` (did you mean `allow`?)"), "{errors:?}");
+            assert!(
+                errors[0].contains(
+                    "p.toml:7:10: error: `action`: unknown action `alow` (did you mean `allow`?)"
+                ),
+                "{errors:?}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -133,7 +156,10 @@ fn invalid_change_is_rejected_and_the_old_version_stays() {
     // A change that breaks the policy's own test case is rejected too.
     let broken_test = policy_src("p", "allow").replace("expect = \"allow\"", "expect = \"local\"");
     write(dir.path(), "p.toml", &broken_test);
-    assert!(matches!(&store.reload()[..], [PolicyEvent::Rejected { .. }]));
+    assert!(matches!(
+        &store.reload()[..],
+        [PolicyEvent::Rejected { .. }]
+    ));
     assert_eq!(action_of(&store, "p"), Action::Local);
 
     // Fixing the file loads it.
@@ -149,20 +175,28 @@ fn new_removed_and_renamed_files() {
     let store = PolicyStore::open(dir.path()).unwrap();
 
     write(dir.path(), "q.toml", &policy_src("q", "redact"));
-    assert!(matches!(&store.reload()[..], [PolicyEvent::Loaded { name, previous: None, .. }] if name == "q"));
+    assert!(
+        matches!(&store.reload()[..], [PolicyEvent::Loaded { name, previous: None, .. }] if name == "q")
+    );
     assert_eq!(action_of(&store, "q"), Action::Redact);
 
     // A removed file's policy stays loaded: clients' policy sets were checked at start-up.
     std::fs::remove_file(dir.path().join("q.toml")).unwrap();
     let got = store.reload();
-    assert!(matches!(&got[..], [PolicyEvent::Rejected { errors, .. }] if errors[0].contains("stays loaded")), "{got:?}");
+    assert!(
+        matches!(&got[..], [PolicyEvent::Rejected { errors, .. }] if errors[0].contains("stays loaded")),
+        "{got:?}"
+    );
     assert_eq!(action_of(&store, "q"), Action::Redact);
     assert!(store.reload().is_empty());
 
     // A file that renames its policy is rejected.
     write(dir.path(), "p.toml", &policy_src("renamed", "block"));
     let got = store.reload();
-    assert!(matches!(&got[..], [PolicyEvent::Rejected { errors, .. }] if errors[0].contains("named `renamed`")), "{got:?}");
+    assert!(
+        matches!(&got[..], [PolicyEvent::Rejected { errors, .. }] if errors[0].contains("named `renamed`")),
+        "{got:?}"
+    );
     assert_eq!(action_of(&store, "p"), Action::Local);
     assert!(store.snapshot().get("renamed").is_none());
 }
@@ -176,7 +210,10 @@ fn client_policy_sets_are_checked() {
     let snap = store.snapshot();
     assert!(snap.check_set(&["hipaa", "soc2"]).is_ok());
     let err = snap.check_set(&["hipaa", "hipa"]).unwrap_err();
-    assert_eq!(err.to_string(), "unknown policy `hipa` (did you mean `hipaa`?); loaded policies: hipaa, soc2");
+    assert_eq!(
+        err.to_string(),
+        "unknown policy `hipa` (did you mean `hipaa`?); loaded policies: hipaa, soc2"
+    );
     assert!(snap.check_set::<&str>(&[]).is_err());
     // Deciding with a name that is not loaded fails closed.
     let d = snap.decide(&["hipaa", "nope"], Ok::<_, ()>(&[][..]));
@@ -213,11 +250,17 @@ fn concurrent_readers_see_a_whole_old_or_new_version() {
                     let v = &*d.policies[0].version;
                     // The version, the action and the reason all come from the same file.
                     if v == va {
-                        assert_eq!((d.action, &*d.fired[0].reason), (Action::Local, "names are local"));
+                        assert_eq!(
+                            (d.action, &*d.fired[0].reason),
+                            (Action::Local, "names are local")
+                        );
                         seen[0].fetch_add(1, Ordering::Relaxed);
                     } else {
                         assert_eq!(v, vb, "a version that was never loaded");
-                        assert_eq!((d.action, &*d.fired[0].reason), (Action::Block, "names are block"));
+                        assert_eq!(
+                            (d.action, &*d.fired[0].reason),
+                            (Action::Block, "names are block")
+                        );
                         seen[1].fetch_add(1, Ordering::Relaxed);
                     }
                     n += 1;
@@ -247,14 +290,23 @@ async fn the_watcher_reloads_on_file_changes() {
 
     let mut events = store.subscribe();
     write(dir.path(), "p.toml", &policy_src("p", "block"));
-    let ev = tokio::time::timeout(wait, events.recv()).await.expect("no reload within 10 s").unwrap();
-    assert!(matches!(ev, PolicyEvent::Loaded { ref name, .. } if name == "p"), "{ev:?}");
+    let ev = tokio::time::timeout(wait, events.recv())
+        .await
+        .expect("no reload within 10 s")
+        .unwrap();
+    assert!(
+        matches!(ev, PolicyEvent::Loaded { ref name, .. } if name == "p"),
+        "{ev:?}"
+    );
     assert_eq!(action_of(&store, "p"), Action::Block);
 
     // An in-place write (not a rename) is seen too; an invalid one is rejected.
     let mut events = store.subscribe();
     std::fs::write(dir.path().join("p.toml"), policy_src("p", "blok")).unwrap();
-    let ev = tokio::time::timeout(wait, events.recv()).await.expect("no reload within 10 s").unwrap();
+    let ev = tokio::time::timeout(wait, events.recv())
+        .await
+        .expect("no reload within 10 s")
+        .unwrap();
     assert!(matches!(ev, PolicyEvent::Rejected { .. }), "{ev:?}");
     assert_eq!(action_of(&store, "p"), Action::Block);
 }

@@ -51,7 +51,10 @@ fn shipped_policies_load_without_warnings() {
 /// One entity type for each of the 18 Safe Harbor identifiers, 45 CFR 164.514(b)(2)(i)(A)-(R).
 const SAFE_HARBOR: [(&str, &[&str]); 18] = [
     ("names", &["PERSON"]),
-    ("geographic subdivisions", &["STREET_ADDRESS", "LOCATION", "ZIP_CODE"]),
+    (
+        "geographic subdivisions",
+        &["STREET_ADDRESS", "LOCATION", "ZIP_CODE"],
+    ),
     ("dates and ages over 89", &["DATE_TIME", "AGE_OVER_89"]),
     ("telephone numbers", &["PHONE_NUMBER"]),
     ("fax numbers", &["FAX_NUMBER"]),
@@ -59,15 +62,35 @@ const SAFE_HARBOR: [(&str, &[&str]); 18] = [
     ("social security numbers", &["US_SSN"]),
     ("medical record numbers", &["MEDICAL_RECORD_NUMBER"]),
     ("health plan beneficiary numbers", &["HEALTH_PLAN_ID"]),
-    ("account numbers", &["ACCOUNT_NUMBER", "US_BANK_NUMBER", "IBAN_CODE", "CREDIT_CARD"]),
-    ("certificate/licence numbers", &["US_DRIVER_LICENSE", "MEDICAL_LICENSE"]),
+    (
+        "account numbers",
+        &[
+            "ACCOUNT_NUMBER",
+            "US_BANK_NUMBER",
+            "IBAN_CODE",
+            "CREDIT_CARD",
+        ],
+    ),
+    (
+        "certificate/licence numbers",
+        &["US_DRIVER_LICENSE", "MEDICAL_LICENSE"],
+    ),
     ("vehicle identifiers", &["VIN", "LICENSE_PLATE"]),
     ("device identifiers", &["DEVICE_ID", "MAC_ADDRESS"]),
     ("web URLs", &["URL"]),
     ("IP addresses", &["IP_ADDRESS"]),
     ("biometric identifiers", &["BIOMETRIC_ID"]),
     ("full-face photographs", &["IMAGE"]),
-    ("any other unique identifier", &["US_PASSPORT", "GOVERNMENT_ID", "TAX_ID", "US_ITIN", "CUSTOM"]),
+    (
+        "any other unique identifier",
+        &[
+            "US_PASSPORT",
+            "GOVERNMENT_ID",
+            "TAX_ID",
+            "US_ITIN",
+            "CUSTOM",
+        ],
+    ),
 ];
 
 #[test]
@@ -78,9 +101,17 @@ fn hipaa_every_safe_harbor_identifier_with_health_context_is_local() {
             for health in ["MEDICAL_CONDITION", "MEDICATION", "PROCEDURE"] {
                 let d = judge(&p, &[ty, health]);
                 assert_eq!(d.action, Action::Local, "{item}: {ty} + {health}");
-                assert!(d.fired("hipaa", "phi"), "{item}: {ty} + {health}: {:?}", fired(&d));
+                assert!(
+                    d.fired("hipaa", "phi"),
+                    "{item}: {ty} + {health}: {:?}",
+                    fired(&d)
+                );
                 let f = d.fired.iter().find(|f| &*f.rule == "phi").unwrap();
-                let trig: Vec<_> = f.triggers.iter().map(|t| (t.entity_type, t.count)).collect();
+                let trig: Vec<_> = f
+                    .triggers
+                    .iter()
+                    .map(|t| (t.entity_type, t.count))
+                    .collect();
                 assert_eq!(trig, vec![(*ty, 1), (health, 1)], "{item}");
             }
         }
@@ -90,7 +121,10 @@ fn hipaa_every_safe_harbor_identifier_with_health_context_is_local() {
 #[test]
 fn hipaa_health_context_alone_is_allowed() {
     let p = policy("hipaa");
-    let d = judge(&p, &["MEDICAL_CONDITION", "MEDICATION", "PROCEDURE", "MEDICATION"]);
+    let d = judge(
+        &p,
+        &["MEDICAL_CONDITION", "MEDICATION", "PROCEDURE", "MEDICATION"],
+    );
     assert_eq!(d.action, Action::Allow);
     assert_eq!(fired(&d), vec!["de-identified-health"]);
     assert_eq!(d.fired[0].triggers.iter().map(|t| t.count).sum::<u32>(), 4);
@@ -99,7 +133,11 @@ fn hipaa_health_context_alone_is_allowed() {
 #[test]
 fn hipaa_identifier_alone_defaults_to_local() {
     let p = policy("hipaa");
-    let param = p.params.iter().find(|x| x.name == "identifier_alone").unwrap();
+    let param = p
+        .params
+        .iter()
+        .find(|x| x.name == "identifier_alone")
+        .unwrap();
     assert_eq!(param.value, "\"local\"");
     for ty in ["PERSON", "PHONE_NUMBER", "IP_ADDRESS", "DATE_TIME"] {
         let d = judge(&p, &[ty]);
@@ -110,8 +148,12 @@ fn hipaa_identifier_alone_defaults_to_local() {
 
 #[test]
 fn hipaa_identifier_alone_is_tunable() {
-    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/hipaa.toml")).unwrap();
-    let tuned = src.replace("identifier_alone = \"local\"", "identifier_alone = \"redact\"");
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/hipaa.toml"))
+        .unwrap();
+    let tuned = src.replace(
+        "identifier_alone = \"local\"",
+        "identifier_alone = \"redact\"",
+    );
     assert_ne!(src, tuned);
     let p = sluice::policy::load(std::path::Path::new("hipaa.toml"), tuned.as_bytes())
         .expect("the tuned policy loads: its test follows the parameter");
@@ -146,7 +188,15 @@ fn hipaa_ignores_secrets_and_nothing() {
 #[test]
 fn soc2_every_secret_type_blocks() {
     let p = policy("soc2");
-    for ty in ["API_KEY", "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "PRIVATE_KEY", "JWT", "PASSWORD", "SECRET"] {
+    for ty in [
+        "API_KEY",
+        "AWS_ACCESS_KEY",
+        "AWS_SECRET_KEY",
+        "PRIVATE_KEY",
+        "JWT",
+        "PASSWORD",
+        "SECRET",
+    ] {
         let d = judge(&p, &[ty]);
         assert_eq!(d.action, Action::Block, "{ty}");
         assert_eq!(fired(&d), vec!["credentials"]);
@@ -156,24 +206,57 @@ fn soc2_every_secret_type_blocks() {
 #[test]
 fn soc2_government_ids_and_accounts_are_local() {
     let p = policy("soc2");
-    for ty in ["US_SSN", "US_ITIN", "US_PASSPORT", "US_DRIVER_LICENSE", "GOVERNMENT_ID", "TAX_ID"] {
+    for ty in [
+        "US_SSN",
+        "US_ITIN",
+        "US_PASSPORT",
+        "US_DRIVER_LICENSE",
+        "GOVERNMENT_ID",
+        "TAX_ID",
+    ] {
         let d = judge(&p, &[ty]);
-        assert_eq!((d.action, fired(&d)), (Action::Local, vec!["government-id"]), "{ty}");
+        assert_eq!(
+            (d.action, fired(&d)),
+            (Action::Local, vec!["government-id"]),
+            "{ty}"
+        );
     }
-    for ty in ["CREDIT_CARD", "IBAN_CODE", "US_BANK_NUMBER", "ACCOUNT_NUMBER"] {
+    for ty in [
+        "CREDIT_CARD",
+        "IBAN_CODE",
+        "US_BANK_NUMBER",
+        "ACCOUNT_NUMBER",
+    ] {
         let d = judge(&p, &[ty]);
-        assert_eq!((d.action, fired(&d)), (Action::Local, vec!["financial-account"]), "{ty}");
+        assert_eq!(
+            (d.action, fired(&d)),
+            (Action::Local, vec!["financial-account"]),
+            "{ty}"
+        );
     }
 }
 
 #[test]
 fn soc2_names_with_contact_details_are_local_and_contact_alone_is_redacted() {
     let p = policy("soc2");
-    for contact in ["EMAIL_ADDRESS", "PHONE_NUMBER", "FAX_NUMBER", "STREET_ADDRESS"] {
+    for contact in [
+        "EMAIL_ADDRESS",
+        "PHONE_NUMBER",
+        "FAX_NUMBER",
+        "STREET_ADDRESS",
+    ] {
         let d = judge(&p, &["PERSON", contact]);
-        assert_eq!((d.action, fired(&d)), (Action::Local, vec!["name-with-contact"]), "{contact}");
+        assert_eq!(
+            (d.action, fired(&d)),
+            (Action::Local, vec!["name-with-contact"]),
+            "{contact}"
+        );
         let d = judge(&p, &[contact]);
-        assert_eq!((d.action, fired(&d)), (Action::Redact, vec!["contact-details"]), "{contact}");
+        assert_eq!(
+            (d.action, fired(&d)),
+            (Action::Redact, vec!["contact-details"]),
+            "{contact}"
+        );
         assert_eq!(d.redact_types, vec![contact]);
     }
     assert_eq!(judge(&p, &["PERSON"]).action, Action::Allow);
@@ -201,21 +284,37 @@ fn pci_card_numbers() {
     assert_eq!(d.redact_types, vec!["CREDIT_CARD"]);
 
     let weak = [entity("CREDIT_CARD", 0.3, false)];
-    assert_eq!(decide([&p], Ok::<_, DetectError>(&weak[..])).action, Action::Allow);
+    assert_eq!(
+        decide([&p], Ok::<_, DetectError>(&weak[..])).action,
+        Action::Allow
+    );
 
-    let with_holder = [entity("CREDIT_CARD", 0.9, false), entity("PERSON", 0.8, false)];
+    let with_holder = [
+        entity("CREDIT_CARD", 0.9, false),
+        entity("PERSON", 0.8, false),
+    ];
     let d = decide([&p], Ok::<_, DetectError>(&with_holder[..]));
     assert_eq!(d.action, Action::Block);
     assert!(d.fired("pci", "pan-with-cardholder"));
 
-    let two_valid = [entity("CREDIT_CARD", 0.9, true), entity("CREDIT_CARD", 0.9, true)];
+    let two_valid = [
+        entity("CREDIT_CARD", 0.9, true),
+        entity("CREDIT_CARD", 0.9, true),
+    ];
     let d = decide([&p], Ok::<_, DetectError>(&two_valid[..]));
     assert_eq!(d.action, Action::Block);
     assert!(d.fired("pci", "card-dump"));
 
-    let two_unvalidated = [entity("CREDIT_CARD", 0.9, false), entity("CREDIT_CARD", 0.9, true)];
+    let two_unvalidated = [
+        entity("CREDIT_CARD", 0.9, false),
+        entity("CREDIT_CARD", 0.9, true),
+    ];
     let d = decide([&p], Ok::<_, DetectError>(&two_unvalidated[..]));
-    assert_eq!(d.action, Action::Redact, "only one of them is checksum-valid");
+    assert_eq!(
+        d.action,
+        Action::Redact,
+        "only one of them is checksum-valid"
+    );
 }
 
 #[test]
@@ -230,9 +329,19 @@ fn pci_blocks_on_detector_error() {
 #[test]
 fn gdpr_rules() {
     let p = policy("gdpr");
-    for ty in ["PERSON", "EMAIL_ADDRESS", "IP_ADDRESS", "DATE_TIME", "LICENSE_PLATE"] {
+    for ty in [
+        "PERSON",
+        "EMAIL_ADDRESS",
+        "IP_ADDRESS",
+        "DATE_TIME",
+        "LICENSE_PLATE",
+    ] {
         let d = judge(&p, &[ty]);
-        assert_eq!((d.action, fired(&d)), (Action::Redact, vec!["personal-data"]), "{ty}");
+        assert_eq!(
+            (d.action, fired(&d)),
+            (Action::Redact, vec!["personal-data"]),
+            "{ty}"
+        );
     }
     let d = judge(&p, &["PERSON", "MEDICAL_CONDITION"]);
     assert_eq!(d.action, Action::Local);
@@ -256,8 +365,18 @@ fn strictest_action_across_policies_wins() {
         // entities, hipaa alone, soc2 alone, hipaa + soc2
         (&[], Action::Allow, Action::Allow, Action::Allow),
         (&["MEDICATION"], Action::Allow, Action::Allow, Action::Allow),
-        (&["EMAIL_ADDRESS"], Action::Local, Action::Redact, Action::Local),
-        (&["PERSON", "MEDICAL_CONDITION", "API_KEY"], Action::Local, Action::Block, Action::Block),
+        (
+            &["EMAIL_ADDRESS"],
+            Action::Local,
+            Action::Redact,
+            Action::Local,
+        ),
+        (
+            &["PERSON", "MEDICAL_CONDITION", "API_KEY"],
+            Action::Local,
+            Action::Block,
+            Action::Block,
+        ),
         (&["US_SSN"], Action::Local, Action::Local, Action::Local),
     ];
     for (types, h, s, both) in cases {
@@ -277,18 +396,37 @@ fn strictest_action_across_policies_wins() {
     assert_eq!(d.action, Action::Redact);
     assert_eq!(d.redact_types, vec!["EMAIL_ADDRESS"]);
     // Redaction needs are merged across policies.
-    let e = [entity("CREDIT_CARD", 0.9, true), entity("FAX_NUMBER", 0.9, false)];
+    let e = [
+        entity("CREDIT_CARD", 0.9, true),
+        entity("FAX_NUMBER", 0.9, false),
+    ];
     let d = decide([&pci, &soc2], Ok::<_, DetectError>(&e[..]));
     assert_eq!(d.action, Action::Local, "soc2 keeps card numbers local");
-    assert!(d.redact_types.is_empty(), "nothing to redact when the text stays local");
+    assert!(
+        d.redact_types.is_empty(),
+        "nothing to redact when the text stays local"
+    );
 }
 
 #[test]
 fn detector_error_never_allows_under_any_shipped_policy_set() {
-    let all = [policy("hipaa"), policy("soc2"), policy("pci"), policy("gdpr")];
+    let all = [
+        policy("hipaa"),
+        policy("soc2"),
+        policy("pci"),
+        policy("gdpr"),
+    ];
     for mask in 1u32..16 {
-        let set: Vec<&Policy> = all.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, p)| p).collect();
-        let d = decide(set.iter().copied(), Err::<&[Entity], _>(DetectError::Model("session failed".into())));
+        let set: Vec<&Policy> = all
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, p)| p)
+            .collect();
+        let d = decide(
+            set.iter().copied(),
+            Err::<&[Entity], _>(DetectError::Model("session failed".into())),
+        );
         assert!(d.action >= Action::Local, "{mask:b}: {:?}", d.action);
         assert!(d.detection_failed);
         assert_eq!(d.policies.len(), set.len());
@@ -336,7 +474,10 @@ fn unknown_entity_types_from_a_detector_are_sensitive() {
 fn nan_scores_can_only_tighten() {
     let hipaa = policy("hipaa");
     // A NaN-scored health entity still counts as co-occurring health context...
-    let e = [entity("PERSON", 0.9, false), entity("MEDICATION", f32::NAN, false)];
+    let e = [
+        entity("PERSON", 0.9, false),
+        entity("MEDICATION", f32::NAN, false),
+    ];
     let d = decide([&hipaa], Ok::<_, DetectError>(&e[..]));
     assert!(d.fired("hipaa", "phi"));
     // ...but cannot stop the identifier-alone rule through `unless`.

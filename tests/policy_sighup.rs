@@ -6,9 +6,7 @@ use std::time::Duration;
 use sluice::policy::{spawn_reloader, PolicyEvent, PolicyStore};
 
 fn policy_src(action: &str) -> String {
-    format!(
-        "name = \"p\"\ndescription = \"sighup test\"\ndefault = \"{action}\"\n"
-    )
+    format!("name = \"p\"\ndescription = \"sighup test\"\ndefault = \"{action}\"\n")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,6 +26,9 @@ async fn sighup_triggers_a_reload() {
         .await
         .expect("no reload within 10 s of SIGHUP")
         .unwrap();
-    assert!(matches!(ev, PolicyEvent::Loaded { ref name, .. } if name == "p"), "{ev:?}");
+    assert!(
+        matches!(ev, PolicyEvent::Loaded { ref name, .. } if name == "p"),
+        "{ev:?}"
+    );
     assert_eq!(store.snapshot().get("p").unwrap().default.as_str(), "local");
 }

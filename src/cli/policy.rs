@@ -128,7 +128,11 @@ pub fn run(args: PolicyArgs) -> anyhow::Result<ExitCode> {
         }
     };
     out.flush()?;
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// The files given, or policies/*.toml.
@@ -183,7 +187,10 @@ pub fn test(paths: &[PathBuf], detect: &DetectArgs, out: &mut dyn Write) -> anyh
     let (mut passed, mut failed) = (0usize, 0usize);
     for path in paths {
         // Compiled, not loaded: a failing entity case must be shown as a case, not a load error.
-        let policy = match engine::compile(path, &std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?) {
+        let policy = match engine::compile(
+            path,
+            &std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+        ) {
             Ok(p) => p,
             Err(e) => {
                 print_diagnostics(&e.diagnostics);
@@ -191,13 +198,22 @@ pub fn test(paths: &[PathBuf], detect: &DetectArgs, out: &mut dyn Write) -> anyh
                 continue;
             }
         };
-        writeln!(out, "{} ({} {})", path.display(), policy.name, policy.short_version())?;
+        writeln!(
+            out,
+            "{} ({} {})",
+            path.display(),
+            policy.name,
+            policy.short_version()
+        )?;
         for case in &policy.cases {
             if matches!(case.input, CaseInput::Text(_)) && pipeline.is_none() {
                 pipeline = Some(detect.pipeline()?);
             }
             let outcome = cases::run(&policy, case, |t| {
-                pipeline.as_ref().expect("built above for text cases").scan(t)
+                pipeline
+                    .as_ref()
+                    .expect("built above for text cases")
+                    .scan(t)
             });
             let kind = match case.input {
                 CaseInput::Text(_) => "text",
@@ -205,10 +221,18 @@ pub fn test(paths: &[PathBuf], detect: &DetectArgs, out: &mut dyn Write) -> anyh
             };
             if outcome.passed() {
                 passed += 1;
-                writeln!(out, "  ok    {} [{kind}, line {}]", case.name, case.position.line)?;
+                writeln!(
+                    out,
+                    "  ok    {} [{kind}, line {}]",
+                    case.name, case.position.line
+                )?;
             } else {
                 failed += 1;
-                writeln!(out, "  FAIL  {} [{kind}, line {}]", case.name, case.position.line)?;
+                writeln!(
+                    out,
+                    "  FAIL  {} [{kind}, line {}]",
+                    case.name, case.position.line
+                )?;
                 print_case_diff(&outcome, out)?;
             }
         }
@@ -226,7 +250,13 @@ fn print_case_diff(outcome: &Outcome, out: &mut dyn Write) -> std::io::Result<()
             writeln!(out, "        fired: none (default applied)")?;
         }
         for f in &d.fired {
-            writeln!(out, "        fired: {} [{}] {}", f.rule, f.action, triggers(f))?;
+            writeln!(
+                out,
+                "        fired: {} [{}] {}",
+                f.rule,
+                f.action,
+                triggers(f)
+            )?;
         }
     }
     Ok(())
@@ -278,14 +308,22 @@ pub fn explain(
 fn print_decision(d: &Decision, out: &mut dyn Write) -> std::io::Result<()> {
     for v in &d.policies {
         let short = v.version.get(..12).unwrap_or(&v.version);
-        let how = if v.by_default { " (default, no rule fired)" } else { "" };
+        let how = if v.by_default {
+            " (default, no rule fired)"
+        } else {
+            ""
+        };
         writeln!(out, "policy {} {short}: {}{how}", v.name, v.action)?;
         for f in d.fired.iter().filter(|f| f.policy == v.name) {
             writeln!(out, "  {} [{}] {}", f.rule, f.action, triggers(f))?;
             writeln!(out, "      {}", f.reason)?;
         }
     }
-    for f in d.fired.iter().filter(|f| !d.policies.iter().any(|v| v.name == f.policy)) {
+    for f in d
+        .fired
+        .iter()
+        .filter(|f| !d.policies.iter().any(|v| v.name == f.policy))
+    {
         writeln!(out, "  {}/{} [{}] {}", f.policy, f.rule, f.action, f.reason)?;
     }
     if !d.redact_types.is_empty() {
@@ -303,7 +341,12 @@ fn triggers(f: &engine::FiredRule) -> String {
     parts.join(" ")
 }
 
-fn print_diff(old: &Policy, new: &Policy, r: &DiffReport, out: &mut dyn Write) -> std::io::Result<()> {
+fn print_diff(
+    old: &Policy,
+    new: &Policy,
+    r: &DiffReport,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "{} ({} {}) -> {} ({} {})",
@@ -371,11 +414,14 @@ fn read_input(text: Option<String>, file: Option<&Path>) -> anyhow::Result<Strin
         (Some(t), _) if t != "-" => Ok(t),
         (_, Some(f)) if f != Path::new("-") => {
             let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
-            String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not valid UTF-8", f.display()))
+            String::from_utf8(bytes)
+                .map_err(|_| anyhow::anyhow!("{}: not valid UTF-8", f.display()))
         }
         _ => {
             let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).context("cannot read stdin")?;
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("cannot read stdin")?;
             String::from_utf8(buf).map_err(|_| anyhow::anyhow!("stdin: not valid UTF-8"))
         }
     }

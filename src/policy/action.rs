@@ -58,7 +58,12 @@ mod tests {
         assert!(Action::Block > Action::Local);
         assert!(Action::Local > Action::Redact);
         assert!(Action::Redact > Action::Allow);
-        assert_eq!([Action::Redact, Action::Block, Action::Allow].into_iter().max(), Some(Action::Block));
+        assert_eq!(
+            [Action::Redact, Action::Block, Action::Allow]
+                .into_iter()
+                .max(),
+            Some(Action::Block)
+        );
     }
 
     #[test]

@@ -32,9 +32,10 @@ where
     E: Display,
 {
     match &case.input {
-        CaseInput::Entities(items) => {
-            judge(case, decide_observed([policy], &Observations::from_observed(items.clone())))
-        }
+        CaseInput::Entities(items) => judge(
+            case,
+            decide_observed([policy], &Observations::from_observed(items.clone())),
+        ),
         CaseInput::Text(text) => match scan(text) {
             Ok(entities) => judge(case, decide([policy], Ok::<_, E>(&entities[..]))),
             // A case must not pass because detection failed and the fallback happened to match.

@@ -109,7 +109,15 @@ impl<'a, 'r> Compiler<'a, 'r> {
             params: raw
                 .params
                 .iter()
-                .map(|(k, v)| (k.get_ref().as_str(), ParamSlot { value: v, used: false }))
+                .map(|(k, v)| {
+                    (
+                        k.get_ref().as_str(),
+                        ParamSlot {
+                            value: v,
+                            used: false,
+                        },
+                    )
+                })
                 .collect(),
             raw_categories: raw
                 .categories
@@ -125,9 +133,12 @@ impl<'a, 'r> Compiler<'a, 'r> {
     fn policy(&mut self, raw: &'r RawPolicy, path: &Path, version: Arc<str>) -> Option<Policy> {
         self.check_name(&raw.name);
         if raw.description.get_ref().trim().is_empty() {
-            self.diags.error(&raw.description.span(), "`description` is empty: say what the policy is for");
+            self.diags.error(
+                &raw.description.span(),
+                "`description` is empty: say what the policy is for",
+            );
         }
-        for (k, _) in &raw.params {
+        for k in raw.params.keys() {
             if !is_identifier(k.get_ref()) {
                 self.diags.error(
                     &k.span(),
@@ -181,7 +192,8 @@ impl<'a, 'r> Compiler<'a, 'r> {
         let ok = !n.is_empty()
             && n.len() <= 64
             && n.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         if !ok {
             self.diags.error(
                 &name.span(),
@@ -201,7 +213,10 @@ impl<'a, 'r> Compiler<'a, 'r> {
             }
             None => {
                 let hint = did_you_mean(catalog::nearest(name, self.params.keys().copied()));
-                self.diags.error(at, format!("unknown parameter `${name}`{hint}: define it under [params]"));
+                self.diags.error(
+                    at,
+                    format!("unknown parameter `${name}`{hint}: define it under [params]"),
+                );
                 None
             }
         }
@@ -227,7 +242,10 @@ impl<'a, 'r> Compiler<'a, 'r> {
         };
         let action = Action::parse(text);
         if action.is_none() {
-            let hint = did_you_mean(catalog::nearest(text, Action::ALL.iter().map(|a| a.as_str())));
+            let hint = did_you_mean(catalog::nearest(
+                text,
+                Action::ALL.iter().map(|a| a.as_str()),
+            ));
             let subject = match from {
                 Some(name) => format!("parameter `{name}` (used as `{field}`)"),
                 None => format!("`{field}`"),
@@ -253,7 +271,10 @@ impl<'a, 'r> Compiler<'a, 'r> {
             toml::Value::Integer(i) => Some((*i as f64, at)),
             toml::Value::Float(f) => Some((*f, at)),
             other => {
-                self.diags.error(&at, format!("`{field}` must be a number, not {}", describe(other)));
+                self.diags.error(
+                    &at,
+                    format!("`{field}` must be a number, not {}", describe(other)),
+                );
                 None
             }
         }
@@ -267,7 +288,9 @@ impl<'a, 'r> Compiler<'a, 'r> {
         } else if score > 1.0 {
             self.diags.error(
                 &at,
-                format!("`min_score = {score}` can never match: detector scores are between 0 and 1"),
+                format!(
+                    "`min_score = {score}` can never match: detector scores are between 0 and 1"
+                ),
             );
             None
         } else {
@@ -278,7 +301,8 @@ impl<'a, 'r> Compiler<'a, 'r> {
     fn min_count(&mut self, v: &'r Spanned<toml::Value>) -> Option<u32> {
         let (count, at) = self.number(v, "min_count")?;
         if count.fract() != 0.0 || count < 0.0 || count > u32::MAX as f64 {
-            self.diags.error(&at, "`min_count` must be a whole number, at least 1");
+            self.diags
+                .error(&at, "`min_count` must be a whole number, at least 1");
             None
         } else if count == 0.0 {
             self.diags.error(
@@ -326,7 +350,10 @@ impl<'a, 'r> Compiler<'a, 'r> {
                 let start = self.resolving.iter().position(|c| *c == name).unwrap_or(0);
                 let mut path = self.resolving[start..].to_vec();
                 path.push(name);
-                self.diags.error(&span, format!("category `{name}` includes itself: {}", path.join(" -> ")));
+                self.diags.error(
+                    &span,
+                    format!("category `{name}` includes itself: {}", path.join(" -> ")),
+                );
                 self.categories.insert(name, CategoryState::Invalid);
                 return None;
             }
@@ -336,7 +363,8 @@ impl<'a, 'r> Compiler<'a, 'r> {
         self.resolving.push(name);
         let (span, members) = self.raw_categories[name].clone();
         let resolved = if members.get_ref().is_empty() {
-            self.diags.error(&span, format!("category `{name}` is empty"));
+            self.diags
+                .error(&span, format!("category `{name}` is empty"));
             None
         } else {
             self.names(members)
@@ -388,7 +416,8 @@ impl<'a, 'r> Compiler<'a, 'r> {
         } else {
             "entity type or category"
         };
-        self.diags.error(&n.span(), format!("unknown {what} `{name}`{hint}"));
+        self.diags
+            .error(&n.span(), format!("unknown {what} `{name}`{hint}"));
         None
     }
 
@@ -442,7 +471,10 @@ impl<'a, 'r> Compiler<'a, 'r> {
     fn rule(&mut self, spanned: &'r Spanned<RawRule>) -> Option<Rule> {
         let r = spanned.get_ref();
         let matches = if r.matches.get_ref().is_empty() {
-            self.diags.error(&r.matches.span(), "`match` is empty: the rule could never fire");
+            self.diags.error(
+                &r.matches.span(),
+                "`match` is empty: the rule could never fire",
+            );
             None
         } else {
             self.names(&r.matches)
@@ -476,7 +508,10 @@ impl<'a, 'r> Compiler<'a, 'r> {
         };
         let action = self.action(&r.action, "action");
         if r.reason.get_ref().trim().is_empty() {
-            self.diags.error(&r.reason.span(), "`reason` is empty: say why, for the person reading the audit log");
+            self.diags.error(
+                &r.reason.span(),
+                "`reason` is empty: say why, for the person reading the audit log",
+            );
         }
         let (matches, with, unless) = (matches?, with?, unless?);
         if matches.is_subset(unless) {
@@ -513,9 +548,10 @@ impl<'a, 'r> Compiler<'a, 'r> {
     /// with an action at least as strict.
     fn shadowed(&mut self, rules: &[(Rule, &RawRule)]) {
         for (j, (b, raw_b)) in rules.iter().enumerate() {
-            let by = rules.iter().enumerate().find(|(i, (a, _))| {
-                *i != j && dominates(a, b) && !(dominates(b, a) && *i > j)
-            });
+            let by = rules
+                .iter()
+                .enumerate()
+                .find(|(i, (a, _))| *i != j && dominates(a, b) && !(dominates(b, a) && *i > j));
             if let Some((_, (a, _))) = by {
                 self.diags.warning(
                     &raw_b.id.span(),
@@ -530,7 +566,11 @@ impl<'a, 'r> Compiler<'a, 'r> {
 
     // ---- test cases ---------------------------------------------------------------------------
 
-    fn cases(&mut self, raw: &'r [Spanned<RawCase>], rules: &Option<Vec<Rule>>) -> Option<Vec<TestCase>> {
+    fn cases(
+        &mut self,
+        raw: &'r [Spanned<RawCase>],
+        rules: &Option<Vec<Rule>>,
+    ) -> Option<Vec<TestCase>> {
         let mut out = Vec::new();
         let mut ok = true;
         for c in raw {
@@ -542,7 +582,11 @@ impl<'a, 'r> Compiler<'a, 'r> {
         ok.then_some(out)
     }
 
-    fn case(&mut self, spanned: &'r Spanned<RawCase>, rules: &Option<Vec<Rule>>) -> Option<TestCase> {
+    fn case(
+        &mut self,
+        spanned: &'r Spanned<RawCase>,
+        rules: &Option<Vec<Rule>>,
+    ) -> Option<TestCase> {
         let c = spanned.get_ref();
         let position = self.diags.position(&spanned.span());
         let name = match &c.name {
@@ -553,7 +597,10 @@ impl<'a, 'r> Compiler<'a, 'r> {
             (Some(t), None) => Some(CaseInput::Text(t.get_ref().clone())),
             (None, Some(e)) => self.case_entities(e).map(CaseInput::Entities),
             (Some(_), Some(e)) => {
-                self.diags.error(&e.span(), format!("test `{name}` has both `text` and `entities`: give one"));
+                self.diags.error(
+                    &e.span(),
+                    format!("test `{name}` has both `text` and `entities`: give one"),
+                );
                 None
             }
             (None, None) => {
@@ -568,11 +615,19 @@ impl<'a, 'r> Compiler<'a, 'r> {
         let mut expect_rules = Vec::new();
         if let Some(ids) = &c.expect_rules {
             for id in ids.get_ref() {
-                let known = rules.as_ref().is_none_or(|rs| rs.iter().any(|r| *r.id == **id.get_ref()));
+                let known = rules
+                    .as_ref()
+                    .is_none_or(|rs| rs.iter().any(|r| *r.id == **id.get_ref()));
                 if !known {
                     let candidates = rules.iter().flatten().map(|r| &*r.id);
                     let hint = did_you_mean(catalog::nearest(id.get_ref(), candidates));
-                    self.diags.error(&id.span(), format!("test `{name}` expects unknown rule `{}`{hint}", id.get_ref()));
+                    self.diags.error(
+                        &id.span(),
+                        format!(
+                            "test `{name}` expects unknown rule `{}`{hint}",
+                            id.get_ref()
+                        ),
+                    );
                 }
                 expect_rules.push(id.get_ref().clone());
             }
@@ -586,7 +641,10 @@ impl<'a, 'r> Compiler<'a, 'r> {
         })
     }
 
-    fn case_entities(&mut self, list: &'r Spanned<Vec<Spanned<toml::Value>>>) -> Option<Vec<Observed>> {
+    fn case_entities(
+        &mut self,
+        list: &'r Spanned<Vec<Spanned<toml::Value>>>,
+    ) -> Option<Vec<Observed>> {
         let mut out = Vec::new();
         let mut ok = true;
         for item in list.get_ref() {
@@ -606,18 +664,26 @@ impl<'a, 'r> Compiler<'a, 'r> {
             toml::Value::Table(t) => match t.get("type") {
                 Some(toml::Value::String(s)) => (s.as_str(), Some(t)),
                 _ => {
-                    self.diags.error(&at, "a test entity table needs `type = \"ENTITY_TYPE\"`");
+                    self.diags
+                        .error(&at, "a test entity table needs `type = \"ENTITY_TYPE\"`");
                     return None;
                 }
             },
             other => {
-                self.diags.error(&at, format!("a test entity is an entity type or a table, not {}", describe(other)));
+                self.diags.error(
+                    &at,
+                    format!(
+                        "a test entity is an entity type or a table, not {}",
+                        describe(other)
+                    ),
+                );
                 return None;
             }
         };
         let Some(entity_type) = TypeIndex::of(ty) else {
             let hint = did_you_mean(catalog::nearest_entity_type(ty));
-            self.diags.error(&at, format!("unknown entity type `{ty}`{hint}"));
+            self.diags
+                .error(&at, format!("unknown entity type `{ty}`{hint}"));
             return None;
         };
         let mut observed = Observed {
@@ -629,20 +695,31 @@ impl<'a, 'r> Compiler<'a, 'r> {
         for (k, v) in table.into_iter().flatten() {
             match (k.as_str(), v) {
                 ("type", _) => {}
-                ("score", toml::Value::Float(f)) if (0.0..=1.0).contains(f) => observed.score = *f as f32,
-                ("score", toml::Value::Integer(i)) if (0..=1).contains(i) => observed.score = *i as f32,
-                ("count", toml::Value::Integer(n)) if (1..=10_000).contains(n) => count = *n as usize,
+                ("score", toml::Value::Float(f)) if (0.0..=1.0).contains(f) => {
+                    observed.score = *f as f32
+                }
+                ("score", toml::Value::Integer(i)) if (0..=1).contains(i) => {
+                    observed.score = *i as f32
+                }
+                ("count", toml::Value::Integer(n)) if (1..=10_000).contains(n) => {
+                    count = *n as usize
+                }
                 ("validated", toml::Value::Boolean(b)) => observed.validated = *b,
                 ("score", _) => {
-                    self.diags.error(&at, "test entity `score` must be a number between 0 and 1");
+                    self.diags
+                        .error(&at, "test entity `score` must be a number between 0 and 1");
                     return None;
                 }
                 ("count", _) => {
-                    self.diags.error(&at, "test entity `count` must be a whole number from 1 to 10000");
+                    self.diags.error(
+                        &at,
+                        "test entity `count` must be a whole number from 1 to 10000",
+                    );
                     return None;
                 }
                 ("validated", _) => {
-                    self.diags.error(&at, "test entity `validated` must be true or false");
+                    self.diags
+                        .error(&at, "test entity `validated` must be true or false");
                     return None;
                 }
                 (other, _) => {
@@ -660,17 +737,28 @@ impl<'a, 'r> Compiler<'a, 'r> {
     // ---- unused names -------------------------------------------------------------------------
 
     fn unused_names(&mut self, raw: &'r RawPolicy) {
-        let unused_params: Vec<_> = self.params.iter().filter(|(_, s)| !s.used).map(|(n, _)| *n).collect();
-        for (k, _) in &raw.params {
+        let unused_params: Vec<_> = self
+            .params
+            .iter()
+            .filter(|(_, s)| !s.used)
+            .map(|(n, _)| *n)
+            .collect();
+        for k in raw.params.keys() {
             if unused_params.contains(&k.get_ref().as_str()) {
-                self.diags.warning(&k.span(), format!("parameter `{}` is never used", k.get_ref()));
+                self.diags.warning(
+                    &k.span(),
+                    format!("parameter `{}` is never used", k.get_ref()),
+                );
             }
         }
-        for (k, _) in &raw.categories {
+        for k in raw.categories.keys() {
             let name = k.get_ref().as_str();
             let valid = matches!(self.categories.get(name), Some(CategoryState::Resolved(_)));
             if valid && !self.used_categories.contains(name) {
-                self.diags.warning(&k.span(), format!("category `{}` is never used", k.get_ref()));
+                self.diags.warning(
+                    &k.span(),
+                    format!("category `{}` is never used", k.get_ref()),
+                );
             }
         }
     }
@@ -691,16 +779,20 @@ fn dominates(a: &Rule, b: &Rule) -> bool {
 
 fn is_identifier(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn is_rule_id(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn did_you_mean(candidate: Option<&str>) -> String {
-    candidate.map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default()
+    candidate
+        .map(|c| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default()
 }
 
 fn describe(v: &toml::Value) -> String {

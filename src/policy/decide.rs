@@ -295,7 +295,12 @@ impl DecisionBuilder {
         }
         if self.decision.action == Action::Redact {
             let mut types = TypeSet::EMPTY;
-            for f in self.decision.fired.iter().filter(|f| f.action == Action::Redact) {
+            for f in self
+                .decision
+                .fired
+                .iter()
+                .filter(|f| f.action == Action::Redact)
+            {
                 for t in &f.triggers {
                     if let Some(i) = TypeIndex::of(t.entity_type) {
                         types.insert(i);
@@ -388,37 +393,74 @@ mod tests {
 
     #[test]
     fn min_score_hides_weak_entities_from_every_condition() {
-        let p = policy(&format!("{RULE}match = [\"PERSON\"]\nwith = [\"MEDICATION\"]\nmin_score = 0.6\n"));
-        assert_eq!(action(&p, &[("PERSON", 0.7, false), ("MEDICATION", 0.9, false)]), Action::Block);
-        assert_eq!(action(&p, &[("PERSON", 0.5, false), ("MEDICATION", 0.9, false)]), Action::Allow);
-        assert_eq!(action(&p, &[("PERSON", 0.7, false), ("MEDICATION", 0.5, false)]), Action::Allow);
+        let p = policy(&format!(
+            "{RULE}match = [\"PERSON\"]\nwith = [\"MEDICATION\"]\nmin_score = 0.6\n"
+        ));
+        assert_eq!(
+            action(&p, &[("PERSON", 0.7, false), ("MEDICATION", 0.9, false)]),
+            Action::Block
+        );
+        assert_eq!(
+            action(&p, &[("PERSON", 0.5, false), ("MEDICATION", 0.9, false)]),
+            Action::Allow
+        );
+        assert_eq!(
+            action(&p, &[("PERSON", 0.7, false), ("MEDICATION", 0.5, false)]),
+            Action::Allow
+        );
         // Exactly at the threshold counts.
-        assert_eq!(action(&p, &[("PERSON", 0.6, false), ("MEDICATION", 0.6, false)]), Action::Block);
+        assert_eq!(
+            action(&p, &[("PERSON", 0.6, false), ("MEDICATION", 0.6, false)]),
+            Action::Block
+        );
     }
 
     #[test]
     fn min_count_counts_matched_entities_across_types() {
-        let p = policy(&format!("{RULE}match = [\"PERSON\", \"EMAIL_ADDRESS\"]\nmin_count = 3\n"));
-        assert_eq!(action(&p, &[("PERSON", 1.0, false), ("EMAIL_ADDRESS", 1.0, false)]), Action::Allow);
-        let three = [("PERSON", 1.0, false), ("EMAIL_ADDRESS", 1.0, false), ("PERSON", 1.0, false)];
+        let p = policy(&format!(
+            "{RULE}match = [\"PERSON\", \"EMAIL_ADDRESS\"]\nmin_count = 3\n"
+        ));
+        assert_eq!(
+            action(&p, &[("PERSON", 1.0, false), ("EMAIL_ADDRESS", 1.0, false)]),
+            Action::Allow
+        );
+        let three = [
+            ("PERSON", 1.0, false),
+            ("EMAIL_ADDRESS", 1.0, false),
+            ("PERSON", 1.0, false),
+        ];
         let d = decide_observed([&p], &obs(&three));
         assert_eq!(d.action, Action::Block);
-        let t: Vec<_> = d.fired[0].triggers.iter().map(|t| (t.entity_type, t.count)).collect();
+        let t: Vec<_> = d.fired[0]
+            .triggers
+            .iter()
+            .map(|t| (t.entity_type, t.count))
+            .collect();
         assert_eq!(t, vec![("PERSON", 2), ("EMAIL_ADDRESS", 1)]);
     }
 
     #[test]
     fn unless_stops_the_rule_with_at_its_threshold() {
-        let p = policy(&format!("{RULE}match = [\"PERSON\"]\nunless = [\"MEDICATION\"]\nmin_score = 0.5\n"));
+        let p = policy(&format!(
+            "{RULE}match = [\"PERSON\"]\nunless = [\"MEDICATION\"]\nmin_score = 0.5\n"
+        ));
         assert_eq!(action(&p, &[("PERSON", 1.0, false)]), Action::Block);
-        assert_eq!(action(&p, &[("PERSON", 1.0, false), ("MEDICATION", 0.9, false)]), Action::Allow);
+        assert_eq!(
+            action(&p, &[("PERSON", 1.0, false), ("MEDICATION", 0.9, false)]),
+            Action::Allow
+        );
         // A health term below the threshold does not count as present.
-        assert_eq!(action(&p, &[("PERSON", 1.0, false), ("MEDICATION", 0.4, false)]), Action::Block);
+        assert_eq!(
+            action(&p, &[("PERSON", 1.0, false), ("MEDICATION", 0.4, false)]),
+            Action::Block
+        );
     }
 
     #[test]
     fn validated_counts_only_checksum_valid_entities() {
-        let p = policy(&format!("{RULE}match = [\"CREDIT_CARD\"]\nvalidated = true\n"));
+        let p = policy(&format!(
+            "{RULE}match = [\"CREDIT_CARD\"]\nvalidated = true\n"
+        ));
         assert_eq!(action(&p, &[("CREDIT_CARD", 1.0, false)]), Action::Allow);
         assert_eq!(action(&p, &[("CREDIT_CARD", 1.0, true)]), Action::Block);
     }
@@ -434,7 +476,10 @@ mod tests {
         let d = decide_observed([&p], &obs(&[]));
         assert_eq!((d.action, d.policies[0].by_default), (Action::Local, true));
         let d = decide_observed([&p], &obs(&[("PERSON", 1.0, false)]));
-        assert_eq!((d.action, d.policies[0].by_default), (Action::Redact, false));
+        assert_eq!(
+            (d.action, d.policies[0].by_default),
+            (Action::Redact, false)
+        );
         assert_eq!(d.redact_types, vec!["PERSON"]);
     }
 
@@ -447,8 +492,14 @@ mod tests {
         assert_eq!(&*d.fired[0].rule, DETECTOR_ERROR_RULE);
         assert!(d.fired[0].reason.starts_with("detector error"));
         // No policy at all, with or without a failed scan, is local too.
-        assert_eq!(decide(std::iter::empty::<&Policy>(), Err::<&[Entity], _>("boom")).action, Action::Local);
-        assert_eq!(decide(std::iter::empty::<&Policy>(), Ok::<_, ()>(&[][..])).action, Action::Local);
+        assert_eq!(
+            decide(std::iter::empty::<&Policy>(), Err::<&[Entity], _>("boom")).action,
+            Action::Local
+        );
+        assert_eq!(
+            decide(std::iter::empty::<&Policy>(), Ok::<_, ()>(&[][..])).action,
+            Action::Local
+        );
         // A policy that is not loaded counts as local too.
         let mut b = DecisionBuilder::new(false);
         b.missing("gone");

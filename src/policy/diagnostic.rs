@@ -193,7 +193,10 @@ mod tests {
         let eq = text.find("é =").unwrap() + "é ".len();
         assert_eq!(idx.position(eq), Position { line: 2, column: 4 });
         assert_eq!(idx.position(text.len()), Position { line: 4, column: 5 });
-        assert_eq!(idx.position(text.len() + 10), Position { line: 4, column: 5 });
+        assert_eq!(
+            idx.position(text.len() + 10),
+            Position { line: 4, column: 5 }
+        );
         // Inside a multi-byte char: snapped back to its start.
         let inside = text.find('é').unwrap() + 1;
         assert_eq!(idx.position(inside), Position { line: 2, column: 2 });

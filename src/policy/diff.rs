@@ -60,19 +60,20 @@ pub fn read_corpus(path: &Path) -> Result<Texts, CorpusError> {
                 path: p.clone(),
                 source,
             })?;
-            let text = String::from_utf8(bytes).map_err(|_| CorpusError::NotUtf8 { path: p.clone() })?;
-            let id = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let text =
+                String::from_utf8(bytes).map_err(|_| CorpusError::NotUtf8 { path: p.clone() })?;
+            let id = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             Ok(CorpusText { id, text })
         })))
     } else {
         let reader = BufReader::new(File::open(path).map_err(io)?);
         let path = path.to_path_buf();
-        Ok(Box::new(
-            reader
-                .lines()
-                .enumerate()
-                .filter_map(move |(i, line)| jsonl_line(&path, i + 1, line).transpose()),
-        ))
+        Ok(Box::new(reader.lines().enumerate().filter_map(
+            move |(i, line)| jsonl_line(&path, i + 1, line).transpose(),
+        )))
     }
 }
 
@@ -94,14 +95,22 @@ fn jsonl_line(
         return Ok(None);
     }
     // serde_json's messages give a position, never the offending text.
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| err(format!("invalid JSON: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| err(format!("invalid JSON: {e}")))?;
     let id = match value.get("id") {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(serde_json::Value::Number(n)) => n.to_string(),
-        _ => return Err(err("expected an object with a string or number \"id\"".into())),
+        _ => {
+            return Err(err(
+                "expected an object with a string or number \"id\"".into()
+            ))
+        }
     };
     match value.get("text") {
-        Some(serde_json::Value::String(t)) => Ok(Some(CorpusText { id, text: t.clone() })),
+        Some(serde_json::Value::String(t)) => Ok(Some(CorpusText {
+            id,
+            text: t.clone(),
+        })),
         _ => Err(err("expected an object with a string \"text\"".into())),
     }
 }
@@ -156,7 +165,10 @@ where
             }
             Err(e) => {
                 report.scan_failures += 1;
-                (decide([old], Err::<&[Entity], _>(&e)), decide([new], Err::<&[Entity], _>(&e)))
+                (
+                    decide([old], Err::<&[Entity], _>(&e)),
+                    decide([new], Err::<&[Entity], _>(&e)),
+                )
             }
         };
         if old_d.action != new_d.action {

@@ -138,14 +138,23 @@ impl fmt::Display for PolicyEvent {
                 file,
                 previous,
             } => {
-                write!(f, "policy `{name}` loaded from {} (sha256 {version}", file.display())?;
+                write!(
+                    f,
+                    "policy `{name}` loaded from {} (sha256 {version}",
+                    file.display()
+                )?;
                 match previous {
                     Some(p) => write!(f, ", replacing {p})"),
                     None => f.write_str(")"),
                 }
             }
             PolicyEvent::Rejected { file, errors } => {
-                write!(f, "policy file {} rejected: {}", file.display(), errors.join("; "))
+                write!(
+                    f,
+                    "policy file {} rejected: {}",
+                    file.display(),
+                    errors.join("; ")
+                )
             }
         }
     }
@@ -274,7 +283,13 @@ impl PolicyStore {
             let bytes = match std::fs::read(path) {
                 Ok(b) => b,
                 Err(e) => {
-                    reject(&mut files, &mut events, path, String::new(), vec![format!("cannot read: {e}")]);
+                    reject(
+                        &mut files,
+                        &mut events,
+                        path,
+                        String::new(),
+                        vec![format!("cannot read: {e}")],
+                    );
                     continue;
                 }
             };
@@ -301,7 +316,9 @@ impl PolicyStore {
                         file: path.clone(),
                         previous,
                     });
-                    files.loaded.insert(path.clone(), (p.name.to_string(), version));
+                    files
+                        .loaded
+                        .insert(path.clone(), (p.name.to_string(), version));
                     files.rejected.remove(path);
                     next.policies.insert(p.name.to_string(), Arc::new(p));
                 }
@@ -319,11 +336,16 @@ impl PolicyStore {
             .collect();
         for (path, name) in removed {
             if files.rejected.get(&path).map(String::as_str) != Some("") {
-                let msg = format!("file removed; policy `{name}` stays loaded until the gateway restarts");
+                let msg = format!(
+                    "file removed; policy `{name}` stays loaded until the gateway restarts"
+                );
                 reject(&mut files, &mut events, &path, String::new(), vec![msg]);
             }
         }
-        if events.iter().any(|e| matches!(e, PolicyEvent::Loaded { .. })) {
+        if events
+            .iter()
+            .any(|e| matches!(e, PolicyEvent::Loaded { .. }))
+        {
             *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
         }
         drop(files);
@@ -368,7 +390,11 @@ fn check_placement(
     if let Some((other, _)) = others.iter().find(|(_, (n, _))| *n == *policy.name) {
         return Err(PolicyError::whole_file(
             path,
-            format!("policy `{}` is already loaded from {}", policy.name, other.display()),
+            format!(
+                "policy `{}` is already loaded from {}",
+                policy.name,
+                other.display()
+            ),
         ));
     }
     Ok(policy)
@@ -376,7 +402,10 @@ fn check_placement(
 
 /// Checks that `policy` is named after its file, as the store requires.
 pub fn check_file_name(path: &Path, policy: &Policy) -> Result<(), PolicyError> {
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
     if *policy.name == *stem {
         return Ok(());
     }
