@@ -47,8 +47,14 @@ pub const ENTITY_TYPES: &[(&str, &str)] = &[
     ("LICENSE_PLATE", "a vehicle licence plate"),
     ("DEVICE_ID", "a device identifier or serial number"),
     // Biometrics and images (HIPAA Safe Harbor items P and Q)
-    ("BIOMETRIC_ID", "a biometric identifier (fingerprint, voiceprint, retina or face template)"),
-    ("IMAGE", "an image attached to a request (it may be a full-face photograph)"),
+    (
+        "BIOMETRIC_ID",
+        "a biometric identifier (fingerprint, voiceprint, retina or face template)",
+    ),
+    (
+        "IMAGE",
+        "an image attached to a request (it may be a full-face photograph)",
+    ),
     // Health context (not identifiers by themselves)
     ("MEDICAL_CONDITION", "a medical condition or diagnosis"),
     ("MEDICATION", "a medication"),
