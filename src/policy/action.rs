@@ -45,7 +45,8 @@ impl Action {
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, so that `{:<6}` lines actions up in CLI tables.
+        f.pad(self.as_str())
     }
 }
 
