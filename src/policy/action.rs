@@ -36,11 +36,6 @@ impl Action {
     pub fn parse(name: &str) -> Option<Action> {
         Action::ALL.into_iter().find(|a| a.as_str() == name)
     }
-
-    /// True if the request may reach a model outside the building (with or without redaction).
-    pub fn reaches_cloud(self) -> bool {
-        self <= Action::Redact
-    }
 }
 
 impl fmt::Display for Action {
