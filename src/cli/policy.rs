@@ -245,6 +245,9 @@ fn print_case_diff(outcome: &Outcome, out: &mut dyn Write) -> std::io::Result<()
     for p in &outcome.problems {
         writeln!(out, "        - {p}")?;
     }
+    if !outcome.found.is_empty() {
+        writeln!(out, "        found: {}", outcome.found.join(", "))?;
+    }
     if let Some(d) = &outcome.decision {
         if d.fired.is_empty() {
             writeln!(out, "        fired: none (default applied)")?;
@@ -358,10 +361,10 @@ fn print_diff(
         new.short_version()
     )?;
     for c in &r.changes {
-        let flag = if c.loosens() { "LOOSER " } else { "stricter" };
+        let flag = if c.loosens() { "LOOSER" } else { "stricter" };
         writeln!(
             out,
-            "  {flag} {:<6} -> {:<6} {}  (old: {}; new: {})",
+            "  {flag:<8}  {:<6} -> {:<6}  {}  (old: {}; new: {})",
             c.old.action,
             c.new.action,
             c.id,
@@ -397,11 +400,25 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
 /// Loads a policy given by name (from `dir`) or by path.
 fn load_named(name_or_path: &str, dir: &Path) -> anyhow::Result<Policy> {
     let as_path = Path::new(name_or_path);
-    let path = if name_or_path.ends_with(".toml") || as_path.components().count() > 1 {
-        as_path.to_path_buf()
-    } else {
-        dir.join(format!("{name_or_path}.toml"))
-    };
+    if name_or_path.ends_with(".toml") || as_path.components().count() > 1 {
+        return load_or_report(as_path);
+    }
+    let path = dir.join(format!("{name_or_path}.toml"));
+    if !path.exists() {
+        let known: Vec<String> = store::policy_files(dir)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
+            .collect();
+        let hint = crate::detect::catalog::nearest(name_or_path, known.iter().map(String::as_str))
+            .map(|n| format!(" (did you mean `{n}`?)"))
+            .unwrap_or_default();
+        bail!(
+            "no policy `{name_or_path}` in {}{hint}; available: {}",
+            dir.display(),
+            known.join(", ")
+        );
+    }
     load_or_report(&path)
 }
 

@@ -36,16 +36,12 @@ impl Action {
     pub fn parse(name: &str) -> Option<Action> {
         Action::ALL.into_iter().find(|a| a.as_str() == name)
     }
-
-    /// True if the request may reach a model outside the building (with or without redaction).
-    pub fn reaches_cloud(self) -> bool {
-        self <= Action::Redact
-    }
 }
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, so that `{:<6}` lines actions up in CLI tables.
+        f.pad(self.as_str())
     }
 }
 

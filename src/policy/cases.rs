@@ -17,6 +17,8 @@ pub struct Outcome {
     /// `None` when the text could not be scanned.
     pub decision: Option<Decision>,
     pub problems: Vec<String>,
+    /// For text cases: what the detectors found, as `TYPE start..end` (never the values).
+    pub found: Vec<String>,
 }
 
 impl Outcome {
@@ -37,11 +39,19 @@ where
             decide_observed([policy], &Observations::from_observed(items.clone())),
         ),
         CaseInput::Text(text) => match scan(text) {
-            Ok(entities) => judge(case, decide([policy], Ok::<_, E>(&entities[..]))),
+            Ok(entities) => {
+                let mut outcome = judge(case, decide([policy], Ok::<_, E>(&entities[..])));
+                outcome.found = entities
+                    .iter()
+                    .map(|e| format!("{} {}..{}", e.entity_type, e.start, e.end))
+                    .collect();
+                outcome
+            }
             // A case must not pass because detection failed and the fallback happened to match.
             Err(e) => Outcome {
                 decision: None,
                 problems: vec![format!("detection failed: {e}")],
+                found: Vec::new(),
             },
         },
     }
@@ -71,6 +81,7 @@ fn judge(case: &TestCase, decision: Decision) -> Outcome {
     Outcome {
         decision: Some(decision),
         problems,
+        found: Vec::new(),
     }
 }
 

@@ -20,7 +20,9 @@ pub const DETECTOR_ERROR_RULE: &str = "detector_error";
 pub const POLICY_NOT_LOADED_RULE: &str = "policy_not_loaded";
 /// The rule id reported when a detector produced an entity type outside the catalog.
 pub const UNKNOWN_TYPE_RULE: &str = "unknown_entity_type";
-/// The pseudo-policy that reports engine-level findings (unknown entity types).
+/// The rule id reported when a decision was asked of no policy at all.
+pub const EMPTY_SET_RULE: &str = "empty_policy_set";
+/// The pseudo-policy that reports engine-level findings (unknown entity types, empty sets).
 pub const ENGINE: &str = "sluice";
 
 /// What a policy needs to know about one entity.
@@ -279,6 +281,18 @@ impl DecisionBuilder {
     }
 
     pub fn finish(mut self) -> Decision {
+        if self.decision.policies.is_empty() {
+            self.engine_rule(
+                Arc::from(ENGINE),
+                EMPTY_SET_RULE,
+                Action::Local,
+                "no policy applies to this request, so it is treated as sensitive",
+            );
+        }
+        if self.decision.detection_failed {
+            // Policies can only say `local` or `block` here (validation), but never rely on it.
+            self.raise(Action::Local);
+        }
         if self.decision.action == Action::Redact {
             let mut types = TypeSet::EMPTY;
             for f in self
@@ -345,4 +359,150 @@ fn is_visible(rule: &Rule, o: &Observed) -> bool {
 /// True if a visible `o` counts toward `rule`'s `min_count`.
 fn counts(rule: &Rule, o: &Observed) -> bool {
     rule.matches.contains(o.entity_type) && (o.validated || !rule.validated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::compile;
+    use std::path::Path;
+
+    fn policy(rules: &str) -> Policy {
+        let src = format!("name = \"t\"\ndescription = \"unit\"\ndefault = \"allow\"\n{rules}");
+        compile(Path::new("t.toml"), src.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn obs(items: &[(&str, f32, bool)]) -> Observations {
+        Observations::from_observed(
+            items
+                .iter()
+                .map(|(t, s, v)| Observed {
+                    entity_type: TypeIndex::of(t).unwrap(),
+                    score: *s,
+                    validated: *v,
+                })
+                .collect(),
+        )
+    }
+
+    fn action(p: &Policy, items: &[(&str, f32, bool)]) -> Action {
+        decide_observed([p], &obs(items)).action
+    }
+
+    const RULE: &str = "[[rule]]\nid = \"r\"\naction = \"block\"\nreason = \"x\"\n";
+
+    #[test]
+    fn min_score_hides_weak_entities_from_every_condition() {
+        let p = policy(&format!(
+            "{RULE}match = [\"PERSON\"]\nwith = [\"MEDICATION\"]\nmin_score = 0.6\n"
+        ));
+        assert_eq!(
+            action(&p, &[("PERSON", 0.7, false), ("MEDICATION", 0.9, false)]),
+            Action::Block
+        );
+        assert_eq!(
+            action(&p, &[("PERSON", 0.5, false), ("MEDICATION", 0.9, false)]),
+            Action::Allow
+        );
+        assert_eq!(
+            action(&p, &[("PERSON", 0.7, false), ("MEDICATION", 0.5, false)]),
+            Action::Allow
+        );
+        // Exactly at the threshold counts.
+        assert_eq!(
+            action(&p, &[("PERSON", 0.6, false), ("MEDICATION", 0.6, false)]),
+            Action::Block
+        );
+    }
+
+    #[test]
+    fn min_count_counts_matched_entities_across_types() {
+        let p = policy(&format!(
+            "{RULE}match = [\"PERSON\", \"EMAIL_ADDRESS\"]\nmin_count = 3\n"
+        ));
+        assert_eq!(
+            action(&p, &[("PERSON", 1.0, false), ("EMAIL_ADDRESS", 1.0, false)]),
+            Action::Allow
+        );
+        let three = [
+            ("PERSON", 1.0, false),
+            ("EMAIL_ADDRESS", 1.0, false),
+            ("PERSON", 1.0, false),
+        ];
+        let d = decide_observed([&p], &obs(&three));
+        assert_eq!(d.action, Action::Block);
+        let t: Vec<_> = d.fired[0]
+            .triggers
+            .iter()
+            .map(|t| (t.entity_type, t.count))
+            .collect();
+        assert_eq!(t, vec![("PERSON", 2), ("EMAIL_ADDRESS", 1)]);
+    }
+
+    #[test]
+    fn unless_stops_the_rule_with_at_its_threshold() {
+        let p = policy(&format!(
+            "{RULE}match = [\"PERSON\"]\nunless = [\"MEDICATION\"]\nmin_score = 0.5\n"
+        ));
+        assert_eq!(action(&p, &[("PERSON", 1.0, false)]), Action::Block);
+        assert_eq!(
+            action(&p, &[("PERSON", 1.0, false), ("MEDICATION", 0.9, false)]),
+            Action::Allow
+        );
+        // A health term below the threshold does not count as present.
+        assert_eq!(
+            action(&p, &[("PERSON", 1.0, false), ("MEDICATION", 0.4, false)]),
+            Action::Block
+        );
+    }
+
+    #[test]
+    fn validated_counts_only_checksum_valid_entities() {
+        let p = policy(&format!(
+            "{RULE}match = [\"CREDIT_CARD\"]\nvalidated = true\n"
+        ));
+        assert_eq!(action(&p, &[("CREDIT_CARD", 1.0, false)]), Action::Allow);
+        assert_eq!(action(&p, &[("CREDIT_CARD", 1.0, true)]), Action::Block);
+    }
+
+    #[test]
+    fn default_applies_only_when_no_rule_fires() {
+        let src = format!("{RULE}match = [\"PERSON\"]\n").replace("block", "redact");
+        let p = compile(
+            Path::new("t.toml"),
+            format!("name = \"t\"\ndescription = \"d\"\ndefault = \"local\"\n{src}").as_bytes(),
+        )
+        .unwrap();
+        let d = decide_observed([&p], &obs(&[]));
+        assert_eq!((d.action, d.policies[0].by_default), (Action::Local, true));
+        let d = decide_observed([&p], &obs(&[("PERSON", 1.0, false)]));
+        assert_eq!(
+            (d.action, d.policies[0].by_default),
+            (Action::Redact, false)
+        );
+        assert_eq!(d.redact_types, vec!["PERSON"]);
+    }
+
+    #[test]
+    fn detection_failure_uses_on_detector_error() {
+        let p = policy(&format!("{RULE}match = [\"PERSON\"]\n").replace("block", "allow"));
+        let d = decide([&p], Err::<&[Entity], _>("boom"));
+        assert_eq!(d.action, Action::Local);
+        assert!(d.detection_failed);
+        assert_eq!(&*d.fired[0].rule, DETECTOR_ERROR_RULE);
+        assert!(d.fired[0].reason.starts_with("detector error"));
+        // No policy at all, with or without a failed scan, is local too.
+        assert_eq!(
+            decide(std::iter::empty::<&Policy>(), Err::<&[Entity], _>("boom")).action,
+            Action::Local
+        );
+        assert_eq!(
+            decide(std::iter::empty::<&Policy>(), Ok::<_, ()>(&[][..])).action,
+            Action::Local
+        );
+        // A policy that is not loaded counts as local too.
+        let mut b = DecisionBuilder::new(false);
+        b.missing("gone");
+        assert_eq!(b.finish().action, Action::Local);
+    }
 }

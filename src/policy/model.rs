@@ -35,10 +35,6 @@ impl Policy {
     pub fn short_version(&self) -> &str {
         &self.version[..12]
     }
-
-    pub fn rule(&self, id: &str) -> Option<&Rule> {
-        self.rules.iter().find(|r| &*r.id == id)
-    }
 }
 
 /// A deployment-tunable value and what it is set to in this file.

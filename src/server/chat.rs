@@ -80,7 +80,7 @@ async fn handle(
     let route = gateway.router.route(action, &judged.request.model);
     if let Some(route) = &route {
         // Defence in depth: the config check already guarantees this.
-        if !action.reaches_cloud() && !route.primary.on_premise() {
+        if action != Action::Allow && !route.primary.on_premise() {
             return Err(Failure {
                 error: ApiError::new(
                     500,
