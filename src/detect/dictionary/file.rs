@@ -74,7 +74,10 @@ pub fn parse(path: &Path, text: &str, kind: ListKind) -> Result<DictionaryFile, 
     let err = |line: usize, column: usize, msg: String| {
         DetectError::Config(format!("{}:{line}:{column}: {msg}", path.display()))
     };
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
     if stem.is_empty()
         || !stem
             .bytes()
@@ -107,7 +110,10 @@ pub fn parse(path: &Path, text: &str, kind: ListKind) -> Result<DictionaryFile, 
                     return Err(err(
                         line,
                         d.key_column,
-                        format!("directive `{}` after the first term: move it into the header", d.key),
+                        format!(
+                            "directive `{}` after the first term: move it into the header",
+                            d.key
+                        ),
                     ));
                 }
                 apply_directive(&mut header, &d, line, &err)?;
@@ -158,7 +164,10 @@ pub fn parse(path: &Path, text: &str, kind: ListKind) -> Result<DictionaryFile, 
             if header.licence.is_none() {
                 return Err(missing("licence"));
             }
-            let entity_type = header.entity_type.take().ok_or_else(|| missing("entity_type"))?;
+            let entity_type = header
+                .entity_type
+                .take()
+                .ok_or_else(|| missing("entity_type"))?;
             let score = header.score.ok_or_else(|| missing("score"))?;
             (entity_type.0, score.0)
         }
@@ -200,7 +209,12 @@ fn directive<'a>(raw: &'a str, comment: &'a str) -> Option<Directive<'a>> {
         return None;
     }
     let value = rest.trim();
-    let column_of = |s: &str| raw[..s.as_ptr() as usize - raw.as_ptr() as usize].chars().count() + 1;
+    let column_of = |s: &str| {
+        raw[..s.as_ptr() as usize - raw.as_ptr() as usize]
+            .chars()
+            .count()
+            + 1
+    };
     Some(Directive {
         key,
         key_column: column_of(key),
@@ -247,13 +261,18 @@ fn apply_directive(
             if let Some((_, first)) = header.score {
                 return Err(duplicate(first));
             }
-            let score: f32 = value.parse().ok().filter(|s: &f32| *s > 0.0 && *s <= 1.0).ok_or_else(|| {
-                err(
+            let score: f32 =
+                value
+                    .parse()
+                    .ok()
+                    .filter(|s: &f32| *s > 0.0 && *s <= 1.0)
+                    .ok_or_else(|| {
+                        err(
                     line,
                     column,
                     format!("score must be a number greater than 0 and at most 1, not `{value}`"),
                 )
-            })?;
+                    })?;
             header.score = Some((score, line));
         }
         "source" => {
@@ -286,8 +305,14 @@ fn apply_directive(
 fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
     let before = &bytes[..offset.min(bytes.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     (line, column)
 }
 
@@ -298,7 +323,11 @@ mod tests {
     const HEADER: &str = "# A test list.\n# source: tests\n# licence: CC0\n# entity_type: MEDICATION\n# score: 0.7\n";
 
     fn parse_str(text: &str) -> Result<DictionaryFile, DetectError> {
-        parse(Path::new("rules/dictionaries/meds.txt"), text, ListKind::Dictionary)
+        parse(
+            Path::new("rules/dictionaries/meds.txt"),
+            text,
+            ListKind::Dictionary,
+        )
     }
 
     fn error_of(text: &str) -> String {
@@ -307,7 +336,10 @@ mod tests {
 
     #[test]
     fn reads_header_and_terms_with_line_numbers() {
-        let d = parse_str(&format!("{HEADER}\nmetformin\n  # a comment\n  lisinopril  \n")).unwrap();
+        let d = parse_str(&format!(
+            "{HEADER}\nmetformin\n  # a comment\n  lisinopril  \n"
+        ))
+        .unwrap();
         assert_eq!(d.name, "meds");
         assert_eq!(d.entity_type, "MEDICATION");
         assert_eq!(d.score, 0.7);
@@ -316,30 +348,47 @@ mod tests {
         assert_eq!(
             d.terms,
             vec![
-                Term { text: "metformin".into(), line: 7 },
-                Term { text: "lisinopril".into(), line: 9 },
+                Term {
+                    text: "metformin".into(),
+                    line: 7
+                },
+                Term {
+                    text: "lisinopril".into(),
+                    line: 9
+                },
             ]
         );
     }
 
     #[test]
     fn prose_comments_are_not_directives() {
-        let d = parse_str(&format!("{HEADER}# Note: capitalised words are prose.\n# see http://x\nterm\n")).unwrap();
+        let d = parse_str(&format!(
+            "{HEADER}# Note: capitalised words are prose.\n# see http://x\nterm\n"
+        ))
+        .unwrap();
         assert_eq!(d.terms.len(), 1);
     }
 
     #[test]
     fn unknown_entity_type_names_file_line_column_and_suggests() {
         let e = error_of("# source: s\n# licence: l\n# entity_type: MEDICATOIN\n# score: 0.5\n");
-        assert!(e.starts_with("rules/dictionaries/meds.txt:3:16: unknown entity type MEDICATOIN"), "{e}");
+        assert!(
+            e.starts_with("rules/dictionaries/meds.txt:3:16: unknown entity type MEDICATOIN"),
+            "{e}"
+        );
         assert!(e.contains("did you mean MEDICATION?"), "{e}");
     }
 
     #[test]
     fn bad_score_is_an_error_at_its_column() {
         for bad in ["high", "0", "1.5", "-0.2", "NaN"] {
-            let e = error_of(&format!("# source: s\n# licence: l\n# entity_type: CUSTOM\n# score: {bad}\n"));
-            assert!(e.starts_with("rules/dictionaries/meds.txt:4:10: score must be"), "{bad}: {e}");
+            let e = error_of(&format!(
+                "# source: s\n# licence: l\n# entity_type: CUSTOM\n# score: {bad}\n"
+            ));
+            assert!(
+                e.starts_with("rules/dictionaries/meds.txt:4:10: score must be"),
+                "{bad}: {e}"
+            );
         }
     }
 
@@ -360,38 +409,73 @@ mod tests {
     #[test]
     fn unknown_and_duplicate_and_late_directives_are_errors() {
         let e = error_of(&format!("{HEADER}# entitytype: MEDICATION\n"));
-        assert!(e.starts_with("rules/dictionaries/meds.txt:6:3: unknown directive `entitytype`"), "{e}");
+        assert!(
+            e.starts_with("rules/dictionaries/meds.txt:6:3: unknown directive `entitytype`"),
+            "{e}"
+        );
         let e = error_of(&format!("{HEADER}# score: 0.9\n"));
-        assert!(e.starts_with("rules/dictionaries/meds.txt:6:3: `score` is already set on line 5"), "{e}");
+        assert!(
+            e.starts_with("rules/dictionaries/meds.txt:6:3: `score` is already set on line 5"),
+            "{e}"
+        );
         let e = error_of(&format!("{HEADER}aspirin\n# score: 0.9\n"));
-        assert!(e.starts_with("rules/dictionaries/meds.txt:7:3: directive `score` after the first term"), "{e}");
+        assert!(
+            e.starts_with(
+                "rules/dictionaries/meds.txt:7:3: directive `score` after the first term"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
     fn bad_terms_are_errors_with_position() {
         let e = error_of(&format!("{HEADER}aspirin\n  x\n"));
-        assert!(e.starts_with("rules/dictionaries/meds.txt:7:3: a term must be at least 2 characters"), "{e}");
+        assert!(
+            e.starts_with("rules/dictionaries/meds.txt:7:3: a term must be at least 2 characters"),
+            "{e}"
+        );
         let e = error_of(&format!("{HEADER}asp\u{7}irin\n"));
-        assert!(e.starts_with("rules/dictionaries/meds.txt:6:1: term contains a control character"), "{e}");
+        assert!(
+            e.starts_with("rules/dictionaries/meds.txt:6:1: term contains a control character"),
+            "{e}"
+        );
         let e = error_of(&format!("{HEADER}{}\n", "a".repeat(MAX_TERM_BYTES + 1)));
-        assert!(e.starts_with("rules/dictionaries/meds.txt:6:1: term is longer than"), "{e}");
+        assert!(
+            e.starts_with("rules/dictionaries/meds.txt:6:1: term is longer than"),
+            "{e}"
+        );
     }
 
     #[test]
     fn deny_lists_default_to_custom_at_full_score() {
-        let d = parse(Path::new("deny/vip-names.txt"), "# A deny list.\nProject Nightingale\n", ListKind::Deny).unwrap();
+        let d = parse(
+            Path::new("deny/vip-names.txt"),
+            "# A deny list.\nProject Nightingale\n",
+            ListKind::Deny,
+        )
+        .unwrap();
         assert_eq!(d.name, "deny/vip-names");
         assert_eq!(d.entity_type, "CUSTOM");
         assert_eq!(d.score, 1.0);
         assert_eq!(d.terms.len(), 1);
-        let d = parse(Path::new("deny/people.txt"), "# entity_type: PERSON\n# score: 0.9\nJane Roe\n", ListKind::Deny).unwrap();
+        let d = parse(
+            Path::new("deny/people.txt"),
+            "# entity_type: PERSON\n# score: 0.9\nJane Roe\n",
+            ListKind::Deny,
+        )
+        .unwrap();
         assert_eq!((d.entity_type.as_str(), d.score), ("PERSON", 0.9));
     }
 
     #[test]
     fn file_names_must_be_usable_rule_ids() {
-        let e = parse(Path::new("x/Bad Name.txt"), HEADER, ListKind::Dictionary).unwrap_err().to_string();
-        assert!(e.starts_with("x/Bad Name.txt:1:1: a dictionary's file name is its rule id"), "{e}");
+        let e = parse(Path::new("x/Bad Name.txt"), HEADER, ListKind::Dictionary)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("x/Bad Name.txt:1:1: a dictionary's file name is its rule id"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -400,6 +484,9 @@ mod tests {
         let path = dir.path().join("bad.txt");
         std::fs::write(&path, b"# source: s\nab\xffc\n").unwrap();
         let e = load(&path, ListKind::Dictionary).unwrap_err().to_string();
-        assert!(e.ends_with("bad.txt:2:3: dictionary files must be UTF-8"), "{e}");
+        assert!(
+            e.ends_with("bad.txt:2:3: dictionary files must be UTF-8"),
+            "{e}"
+        );
     }
 }

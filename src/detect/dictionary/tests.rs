@@ -54,9 +54,18 @@ fn shipped() -> &'static DictionaryDetector {
 fn matches_whole_words_only() {
     let d = detector(&["ALS", "gout", "COVID-19"]);
     assert_eq!(texts(&d, "totals, ALSO, gouty, ragout"), Vec::<&str>::new());
-    assert_eq!(texts(&d, "ALS; gout. (COVID-19)"), vec!["ALS", "gout", "COVID-19"]);
-    assert_eq!(texts(&d, "COVID-190 gout_x x_gout 2gout"), Vec::<&str>::new());
-    assert_eq!(texts(&d, "post-COVID-19 gout-related"), vec!["COVID-19", "gout"]);
+    assert_eq!(
+        texts(&d, "ALS; gout. (COVID-19)"),
+        vec!["ALS", "gout", "COVID-19"]
+    );
+    assert_eq!(
+        texts(&d, "COVID-190 gout_x x_gout 2gout"),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        texts(&d, "post-COVID-19 gout-related"),
+        vec!["COVID-19", "gout"]
+    );
 }
 
 #[test]
@@ -67,14 +76,23 @@ fn ascii_case_insensitive_but_capitals_only_terms_are_exact() {
         vec!["Metformin", "METFORMIN", "metformin", "mEtFoRmIn"]
     );
     assert_eq!(texts(&d, "als Als aLS ALS"), vec!["ALS"]);
-    assert_eq!(texts(&d, "CROHN'S DISEASE, crohn's disease"), vec!["CROHN'S DISEASE", "crohn's disease"]);
+    assert_eq!(
+        texts(&d, "CROHN'S DISEASE, crohn's disease"),
+        vec!["CROHN'S DISEASE", "crohn's disease"]
+    );
 }
 
 #[test]
 fn leftmost_longest_within_a_dictionary() {
     let d = detector(&["diabetes", "type 2 diabetes", "type 2", "diabetes mellitus"]);
-    assert_eq!(texts(&d, "type 2 diabetes mellitus"), vec!["type 2 diabetes"]);
-    assert_eq!(texts(&d, "has diabetes mellitus and diabetes"), vec!["diabetes mellitus", "diabetes"]);
+    assert_eq!(
+        texts(&d, "type 2 diabetes mellitus"),
+        vec!["type 2 diabetes"]
+    );
+    assert_eq!(
+        texts(&d, "has diabetes mellitus and diabetes"),
+        vec!["diabetes mellitus", "diabetes"]
+    );
     assert_eq!(texts(&d, "prototype 2 diabetes"), vec!["diabetes"]);
 }
 
@@ -90,14 +108,28 @@ fn a_longer_term_failing_the_word_check_does_not_hide_a_shorter_one() {
 fn typographic_apostrophes_match_too() {
     let d = detector(&["Crohn's disease", "Bell’s palsy"]);
     assert_eq!(
-        texts(&d, "Crohn’s disease and Crohn's disease; Bell's palsy, Bell’s palsy"),
-        vec!["Crohn’s disease", "Crohn's disease", "Bell's palsy", "Bell’s palsy"]
+        texts(
+            &d,
+            "Crohn’s disease and Crohn's disease; Bell's palsy, Bell’s palsy"
+        ),
+        vec![
+            "Crohn’s disease",
+            "Crohn's disease",
+            "Bell's palsy",
+            "Bell’s palsy"
+        ]
     );
 }
 
 #[test]
 fn offsets_are_char_boundaries_around_multibyte_text() {
-    let d = detector(&["diabetes", "HIV", "Crohn's disease", "Sjögren's syndrome", "日本脳炎"]);
+    let d = detector(&[
+        "diabetes",
+        "HIV",
+        "Crohn's disease",
+        "Sjögren's syndrome",
+        "日本脳炎",
+    ]);
     let text = "患者は diabetes と HIV を持つ—Crohn’s disease. Ünd Sjögren's syndrome; 日本脳炎。";
     let findings = d.detect(text).unwrap();
     assert_eq!(findings.len(), 5);
@@ -109,7 +141,13 @@ fn offsets_are_char_boundaries_around_multibyte_text() {
     }
     assert_eq!(
         texts(&d, text),
-        vec!["diabetes", "HIV", "Crohn’s disease", "Sjögren's syndrome", "日本脳炎"]
+        vec![
+            "diabetes",
+            "HIV",
+            "Crohn’s disease",
+            "Sjögren's syndrome",
+            "日本脳炎"
+        ]
     );
     // A term of letters inside a longer run of non-ASCII letters is not a whole word.
     assert_eq!(texts(&d, "ädiabetes diabetesé"), Vec::<&str>::new());
@@ -118,8 +156,16 @@ fn offsets_are_char_boundaries_around_multibyte_text() {
 #[test]
 fn each_dictionary_reports_independently() {
     let d = DictionaryDetector::from_files(vec![
-        dictionary("medical_conditions", "MEDICAL_CONDITION", &["breast cancer", "cancer"]),
-        dictionary("procedures", "PROCEDURE", &["breast cancer screening", "chemotherapy"]),
+        dictionary(
+            "medical_conditions",
+            "MEDICAL_CONDITION",
+            &["breast cancer", "cancer"],
+        ),
+        dictionary(
+            "procedures",
+            "PROCEDURE",
+            &["breast cancer screening", "chemotherapy"],
+        ),
     ])
     .unwrap();
     let got = found(&d, "breast cancer screening, then chemotherapy");
@@ -153,12 +199,16 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-const HEADER: &str = "# source: test\n# licence: CC0-1.0\n# entity_type: MEDICATION\n# score: 0.9\n";
+const HEADER: &str =
+    "# source: test\n# licence: CC0-1.0\n# entity_type: MEDICATION\n# score: 0.9\n";
 
 #[test]
 fn loads_dictionaries_and_deny_lists_but_not_allow_lists() {
     let dir = tempfile::tempdir().unwrap();
-    write(&dir.path().join("meds.txt"), &format!("{HEADER}metformin\n"));
+    write(
+        &dir.path().join("meds.txt"),
+        &format!("{HEADER}metformin\n"),
+    );
     write(
         &dir.path().join("deny/codenames.txt"),
         "# Internal project names that must never leave.\nProject Bluebird\nPROJ-7\n",
@@ -167,7 +217,11 @@ fn loads_dictionaries_and_deny_lists_but_not_allow_lists() {
     write(&dir.path().join("allow/cloud.txt"), "AWS\nS3\n");
     write(&dir.path().join("README.md"), "# Not a dictionary\n");
     let d = DictionaryDetector::load(dir.path()).unwrap();
-    let names: Vec<_> = d.dictionaries().iter().map(|i| (i.name.as_str(), i.terms)).collect();
+    let names: Vec<_> = d
+        .dictionaries()
+        .iter()
+        .map(|i| (i.name.as_str(), i.terms))
+        .collect();
     assert_eq!(names, vec![("meds", 1), ("deny/codenames", 2)]);
 
     let text = "Is project bluebird on metformin? PROJ-7 yes, proj-7 no, AWS no.";
@@ -175,7 +229,14 @@ fn loads_dictionaries_and_deny_lists_but_not_allow_lists() {
     findings.sort_by_key(|f| f.start);
     let got: Vec<_> = findings
         .iter()
-        .map(|f| (&text[f.start..f.end], f.entity_type.as_str(), f.rule_id.as_str(), f.score))
+        .map(|f| {
+            (
+                &text[f.start..f.end],
+                f.entity_type.as_str(),
+                f.rule_id.as_str(),
+                f.score,
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -192,40 +253,88 @@ fn load_errors_name_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("meds.txt");
     write(&path, &format!("{HEADER}metformin\n# score: 0.5\n"));
-    let e = DictionaryDetector::load(dir.path()).err().unwrap().to_string();
-    assert!(e.starts_with(&format!("{}:6:3: directive `score` after the first term", path.display())), "{e}");
+    let e = DictionaryDetector::load(dir.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.starts_with(&format!(
+            "{}:6:3: directive `score` after the first term",
+            path.display()
+        )),
+        "{e}"
+    );
 
-    write(&path, "# source: s\n# licence: l\n# entity_type: MEDICATIONS\n# score: 0.9\n");
-    let e = DictionaryDetector::load(dir.path()).err().unwrap().to_string();
-    assert!(e.starts_with(&format!("{}:3:16: unknown entity type MEDICATIONS", path.display())), "{e}");
+    write(
+        &path,
+        "# source: s\n# licence: l\n# entity_type: MEDICATIONS\n# score: 0.9\n",
+    );
+    let e = DictionaryDetector::load(dir.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.starts_with(&format!(
+            "{}:3:16: unknown entity type MEDICATIONS",
+            path.display()
+        )),
+        "{e}"
+    );
 
     std::fs::remove_file(&path).unwrap();
     write(&dir.path().join("deny/x.txt"), "# entity_type: CUSTOMER\n");
-    let e = DictionaryDetector::load(dir.path()).err().unwrap().to_string();
-    assert!(e.contains("deny/x.txt:1:16: unknown entity type CUSTOMER"), "{e}");
+    let e = DictionaryDetector::load(dir.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("deny/x.txt:1:16: unknown entity type CUSTOMER"),
+        "{e}"
+    );
 }
 
 #[test]
 fn a_missing_or_empty_directory_fails_closed() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-dictionaries");
-    let e = DictionaryDetector::load(&missing).err().unwrap().to_string();
-    assert!(e.starts_with(&format!("{}: dictionary directory not found", missing.display())), "{e}");
+    let e = DictionaryDetector::load(&missing)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.starts_with(&format!(
+            "{}: dictionary directory not found",
+            missing.display()
+        )),
+        "{e}"
+    );
 
     write(&dir.path().join("allow/cloud.txt"), "AWS\n");
-    let e = DictionaryDetector::load(dir.path()).err().unwrap().to_string();
-    assert!(e.starts_with(&format!("{}: no dictionary files", dir.path().display())), "{e}");
+    let e = DictionaryDetector::load(dir.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.starts_with(&format!("{}: no dictionary files", dir.path().display())),
+        "{e}"
+    );
 }
 
 #[test]
 fn the_shipped_example_deny_list_loads_and_matches_as_custom() {
     let dir = tempfile::tempdir().unwrap();
     let example = std::fs::read_to_string(shipped_dir().join("deny/example.txt")).unwrap();
-    write(&dir.path().join("deny/example.txt"), &format!("{example}\nOperation Sandpiper\n"));
+    write(
+        &dir.path().join("deny/example.txt"),
+        &format!("{example}\nOperation Sandpiper\n"),
+    );
     let d = DictionaryDetector::load(dir.path()).unwrap();
     let f = d.detect("status of operation sandpiper?").unwrap();
     assert_eq!(f.len(), 1);
-    assert_eq!((f[0].entity_type.as_str(), f[0].rule_id.as_str(), f[0].score), ("CUSTOM", "deny/example", 1.0));
+    assert_eq!(
+        (f[0].entity_type.as_str(), f[0].rule_id.as_str(), f[0].score),
+        ("CUSTOM", "deny/example", 1.0)
+    );
 }
 
 #[test]
@@ -247,7 +356,11 @@ fn every_shipped_file_loads_with_its_type() {
     // Every shipped term list names its provenance.
     for path in txt_files(&shipped_dir(), true).unwrap() {
         let f = file::load(&path, ListKind::Dictionary).unwrap();
-        assert!(f.source.is_some() && f.licence.is_some(), "{}", path.display());
+        assert!(
+            f.source.is_some() && f.licence.is_some(),
+            "{}",
+            path.display()
+        );
     }
 }
 
@@ -280,7 +393,10 @@ fn shipped_dictionaries_find_health_context() {
         ("breast cancer", "medical_conditions"),
     ];
     for (term, rule) in expect {
-        assert!(got.contains(&(term, rule.to_owned())), "{term} ({rule}) not in {got:?}");
+        assert!(
+            got.contains(&(term, rule.to_owned())),
+            "{term} ({rule}) not in {got:?}"
+        );
     }
     assert_eq!(got.len(), expect.len(), "{got:?}");
 }
@@ -316,5 +432,47 @@ proptest! {
             let after = text[f.end..].chars().next();
             prop_assert!(!before.is_some_and(is_word_char) && !after.is_some_and(is_word_char));
         }
+    }
+}
+
+/// The obvious quadratic algorithm: try every term at every char boundary.
+fn reference(terms: &[&str], text: &str) -> Vec<(usize, usize)> {
+    let mut candidates = Vec::new();
+    for (start, _) in text.char_indices() {
+        for term in terms {
+            let end = start + term.len();
+            let Some(slice) = text.get(start..end) else {
+                continue;
+            };
+            let same = if is_exact_case(term) {
+                slice == *term
+            } else {
+                slice.eq_ignore_ascii_case(term)
+            };
+            if same && words::is_whole_word(text, start, end, Edges::of(term)) {
+                candidates.push((start, end));
+            }
+        }
+    }
+    candidates.sort_by_key(|&(start, end)| (start, std::cmp::Reverse(end)));
+    let mut chosen: Vec<(usize, usize)> = Vec::new();
+    for (start, end) in candidates {
+        if chosen.last().is_none_or(|&(_, last_end)| start >= last_end) {
+            chosen.push((start, end));
+        }
+    }
+    chosen
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn agrees_with_the_quadratic_reference(text in "[abAB é日_\\-+.2]{0,60}") {
+        let terms = ["ab", "AB", "ab ab", "ab ab ba", "ba", "é日", "+b", "b-a", "a2", "日b"];
+        let d = detector(&terms);
+        let mut got: Vec<_> = d.detect(&text).unwrap().iter().map(|f| (f.start, f.end)).collect();
+        got.sort();
+        prop_assert_eq!(got, reference(&terms, &text));
     }
 }

@@ -96,7 +96,13 @@ mod tests {
 
     #[test]
     fn punctuation_edges_need_no_boundary() {
-        assert_eq!(Edges::of("+ve"), Edges { start: false, end: true });
+        assert_eq!(
+            Edges::of("+ve"),
+            Edges {
+                start: false,
+                end: true
+            }
+        );
         assert!(whole("hiv+ve", "+ve"));
         assert!(!whole("hiv+vex", "+ve"));
     }
