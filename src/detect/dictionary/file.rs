@@ -66,7 +66,8 @@ pub fn load(path: &Path, kind: ListKind) -> Result<DictionaryFile, DetectError> 
             path.display()
         ))
     })?;
-    parse(path, &text, kind)
+    // Editors on Windows may save a byte-order mark; it is not part of the first line.
+    parse(path, text.strip_prefix('\u{feff}').unwrap_or(&text), kind)
 }
 
 /// Parses dictionary `text` read from `path` (used for error messages and the name).
@@ -476,6 +477,15 @@ mod tests {
             e.starts_with("x/Bad Name.txt:1:1: a dictionary's file name is its rule id"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meds.txt");
+        std::fs::write(&path, format!("\u{feff}{HEADER}aspirin\n")).unwrap();
+        let d = load(&path, ListKind::Dictionary).unwrap();
+        assert_eq!((d.entity_type.as_str(), d.terms.len()), ("MEDICATION", 1));
     }
 
     #[test]
