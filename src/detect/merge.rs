@@ -1,7 +1,8 @@
 //! Resolving overlapping findings into one set of entities.
 //!
 //! Rules, in order:
-//! 1. Findings under their type's threshold, or whose text is on an allow list, are dropped.
+//! 1. Findings under their type's threshold, or whose text is on an allow list, are dropped; a
+//!    deny-list term stays even if an allow list names it too (fail closed).
 //! 2. Findings of the same type that overlap or touch are one entity (NER often splits a name into
 //!    word pieces; a regex and the NER model may both find the same email): the union span, the best
 //!    score, validated if either was.
@@ -36,10 +37,15 @@ pub fn merge(text: &str, findings: Vec<Finding>, opts: &MergeOptions) -> Vec<Fin
         .into_iter()
         .filter(|f| f.start < f.end && f.end <= text.len())
         .filter(|f| f.score >= opts.threshold(&f.entity_type))
-        .filter(|f| !opts.allow.contains(&text[f.start..f.end]))
+        .filter(|f| is_deny_listed(f) || !opts.allow.contains(&text[f.start..f.end]))
         .collect();
     let unified = unify_same_type(text, kept);
     resolve_across_types(unified)
+}
+
+/// Deny-list findings carry the rule id `deny/<list>` (see rules/dictionaries/README.md).
+fn is_deny_listed(f: &Finding) -> bool {
+    f.detector == super::DetectorKind::Dictionary && f.rule_id.starts_with("deny/")
 }
 
 fn unify_same_type(text: &str, mut findings: Vec<Finding>) -> Vec<Finding> {
@@ -188,5 +194,18 @@ mod tests {
             &opts,
         );
         assert_eq!(spans(&out), vec![("IP_ADDRESS", 26, 30)]);
+    }
+
+    #[test]
+    fn deny_lists_beat_allow_lists() {
+        let opts = MergeOptions {
+            allow: AllowList::from_terms(["ABC"]),
+            ..MergeOptions::default()
+        };
+        let mut denied = f("CUSTOM", 10, 13, 1.0, false);
+        denied.detector = DetectorKind::Dictionary;
+        denied.rule_id = "deny/codenames".into();
+        let out = merge(TEXT, vec![denied, f("URL", 10, 13, 0.9, false)], &opts);
+        assert_eq!(spans(&out), vec![("CUSTOM", 10, 13)]);
     }
 }
