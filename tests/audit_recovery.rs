@@ -17,7 +17,10 @@ use sluice::audit::verify::{verify_log, VerifyOptions};
 use sluice::audit::{AuditConfig, AuditError, AuditLog, Kind};
 
 fn trusted(f: &Fixture) -> VerifyOptions {
-    VerifyOptions { trusted_keys: vec![load_verifying_key(&f.public_key).unwrap()], anchors: vec![] }
+    VerifyOptions {
+        trusted_keys: vec![load_verifying_key(&f.public_key).unwrap()],
+        anchors: vec![],
+    }
 }
 
 /// Opens the log, retrying while the previous writer thread is still releasing the lock.
@@ -50,23 +53,44 @@ fn a_torn_final_line_is_cut_and_recorded() {
     let lines = read_lines(&path);
     let whole = lines.len();
     let torn = &lines[whole - 1].as_bytes()[..57];
-    OpenOptions::new().append(true).open(&path).unwrap().write_all(torn).unwrap();
+    OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(torn)
+        .unwrap();
 
     let summary = verify_log(&f.dir, &trusted(&f)).unwrap();
-    assert!(summary.warnings.iter().any(|w| w.contains("incomplete last line (57 bytes)")), "{:?}", summary.warnings);
+    assert!(
+        summary
+            .warnings
+            .iter()
+            .any(|w| w.contains("incomplete last line (57 bytes)")),
+        "{:?}",
+        summary.warnings
+    );
 
     let log = reopen(&config);
     append_decisions(&log, 2, "post");
     shutdown(&log);
-    let recs: Vec<StoredRecord> = read_lines(&path).iter().map(|l| StoredRecord::parse(l.as_bytes()).unwrap()).collect();
+    let recs: Vec<StoredRecord> = read_lines(&path)
+        .iter()
+        .map(|l| StoredRecord::parse(l.as_bytes()).unwrap())
+        .collect();
     let recovered = &recs[whole];
     assert_eq!(recovered.kind, Kind::Recovered);
-    let Body::Recovered(r) = Body::parse(recovered.kind, &recovered.body).unwrap() else { panic!() };
+    let Body::Recovered(r) = Body::parse(recovered.kind, &recovered.body).unwrap() else {
+        panic!()
+    };
     assert_eq!(r.cause, RecoveryCause::TornTail);
     assert_eq!(r.cut_bytes, 57);
     assert_eq!(r.cut_sha256, hex::encode(Sha256::digest(torn)));
     assert_eq!(r.last_good_seq, recs[whole - 1].seq);
-    assert_eq!(recovered.prev, recs[whole - 1].hash, "the chain continues from the last good record");
+    assert_eq!(
+        recovered.prev,
+        recs[whole - 1].hash,
+        "the chain continues from the last good record"
+    );
     let summary = verify_log(&f.dir, &trusted(&f)).unwrap();
     assert!(summary.warnings.is_empty(), "{:?}", summary.warnings);
 }
@@ -106,7 +130,10 @@ fn a_damaged_complete_record_is_refused_not_cut() {
         }
     };
     let msg = err.to_string();
-    assert!(msg.contains(&format!("log-000001.jsonl:{}", last + 1)), "{msg}");
+    assert!(
+        msg.contains(&format!("log-000001.jsonl:{}", last + 1)),
+        "{msg}"
+    );
     assert!(msg.contains("sluice audit verify"), "{msg}");
     assert_eq!(fs::read(&path).unwrap(), before, "nothing was cut");
 }

@@ -18,7 +18,10 @@ use sluice::audit::verify::{verify_log, VerifyOptions};
 use sluice::audit::{Action, AuditConfig, AuditError, AuditLog, Kind};
 
 fn set_file_size_limit(bytes: libc::rlim_t) {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: plain syscalls on a stack struct.
     unsafe {
         assert_eq!(libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit), 0);
@@ -32,18 +35,32 @@ fn a_failed_write_is_an_error_to_its_submitters_and_is_repaired() {
     // SAFETY: ignoring SIGXFSZ makes an over-limit write return EFBIG instead of killing us.
     unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     let f = Fixture::new();
-    let log = AuditLog::open(&AuditConfig { checkpoint_every_records: 100_000, ..f.config() }).unwrap();
+    let log = AuditLog::open(&AuditConfig {
+        checkpoint_every_records: 100_000,
+        ..f.config()
+    })
+    .unwrap();
     append_decisions(&log, 4, "ok");
     let size = std::fs::metadata(f.file(1)).unwrap().len();
     set_file_size_limit(size + 300);
 
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let results = rt.block_on(async {
         let mut handles = Vec::new();
         for i in 0..20 {
             let log = log.clone();
             handles.push(tokio::spawn(async move {
-                let d = decision(log.fingerprinter(), &format!("refused-{i}"), "demo", Action::Local, true);
+                let d = decision(
+                    log.fingerprinter(),
+                    &format!("refused-{i}"),
+                    "demo",
+                    Action::Local,
+                    true,
+                );
                 (format!("refused-{i}"), log.append(d).await)
             }));
         }
@@ -53,32 +70,69 @@ fn a_failed_write_is_an_error_to_its_submitters_and_is_repaired() {
         }
         out
     });
-    let failed: BTreeSet<String> = results.iter().filter(|(_, r)| r.is_err()).map(|(id, _)| id.clone()).collect();
-    assert!(!failed.is_empty(), "some appends must fail past the size limit");
+    let failed: BTreeSet<String> = results
+        .iter()
+        .filter(|(_, r)| r.is_err())
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert!(
+        !failed.is_empty(),
+        "some appends must fail past the size limit"
+    );
     for (_, r) in &results {
         if let Err(e) = r {
-            assert!(matches!(e, AuditError::Write(_) | AuditError::Unavailable(_)), "{e}");
+            assert!(
+                matches!(e, AuditError::Write(_) | AuditError::Unavailable(_)),
+                "{e}"
+            );
             assert!(e.to_string().contains("File too large"), "{e}");
         }
     }
     assert!(
-        results.iter().any(|(_, r)| matches!(r, Err(AuditError::Write(_)))),
+        results
+            .iter()
+            .any(|(_, r)| matches!(r, Err(AuditError::Write(_)))),
         "the batch that hit the limit reports the write failure itself"
     );
     assert!(!log.is_writable(), "readiness reports the failure");
-    assert!(std::fs::metadata(f.file(1)).unwrap().len() > size, "the failed write left partial bytes to cut");
+    assert!(
+        std::fs::metadata(f.file(1)).unwrap().len() > size,
+        "the failed write left partial bytes to cut"
+    );
 
-    let d = decision(log.fingerprinter(), "still-refused", "demo", Action::Local, true);
+    let d = decision(
+        log.fingerprinter(),
+        "still-refused",
+        "demo",
+        Action::Local,
+        true,
+    );
     let still = rt.block_on(log.append(d));
-    assert!(matches!(still, Err(AuditError::Unavailable(_)) | Err(AuditError::Write(_))), "{still:?}");
+    assert!(
+        matches!(
+            still,
+            Err(AuditError::Unavailable(_)) | Err(AuditError::Write(_))
+        ),
+        "{still:?}"
+    );
 
     set_file_size_limit(libc::RLIM_INFINITY);
-    let d = decision(log.fingerprinter(), "after-repair", "demo", Action::Local, true);
-    rt.block_on(log.append(d)).expect("the log repairs itself once writing works");
+    let d = decision(
+        log.fingerprinter(),
+        "after-repair",
+        "demo",
+        Action::Local,
+        true,
+    );
+    rt.block_on(log.append(d))
+        .expect("the log repairs itself once writing works");
     assert!(log.is_writable());
     rt.block_on(log.shutdown()).unwrap();
 
-    let recs: Vec<StoredRecord> = read_lines(&f.file(1)).iter().map(|l| StoredRecord::parse(l.as_bytes()).unwrap()).collect();
+    let recs: Vec<StoredRecord> = read_lines(&f.file(1))
+        .iter()
+        .map(|l| StoredRecord::parse(l.as_bytes()).unwrap())
+        .collect();
     let ids: BTreeSet<String> = recs
         .iter()
         .filter_map(|r| match Body::parse(r.kind, &r.body).unwrap() {
@@ -104,6 +158,9 @@ fn a_failed_write_is_an_error_to_its_submitters_and_is_repaired() {
     assert_eq!(repairs.len(), 1);
     assert_eq!(repairs[0].cause, RecoveryCause::WriteFailed);
     assert!(repairs[0].cut_bytes > 0 && repairs[0].cut_bytes <= 300);
-    let options = VerifyOptions { trusted_keys: vec![load_verifying_key(&f.public_key).unwrap()], anchors: vec![] };
+    let options = VerifyOptions {
+        trusted_keys: vec![load_verifying_key(&f.public_key).unwrap()],
+        anchors: vec![],
+    };
     verify_log(&f.dir, &options).unwrap();
 }

@@ -210,10 +210,12 @@ impl Event {
     pub fn to_body_json(&self) -> String {
         let result = match self {
             Event::Decision(b) => serde_json::to_string(b),
-            Event::Outcome(b) if !b.latency_ms.is_finite() => serde_json::to_string(&OutcomeRecord {
-                latency_ms: 0.0,
-                ..b.clone()
-            }),
+            Event::Outcome(b) if !b.latency_ms.is_finite() => {
+                serde_json::to_string(&OutcomeRecord {
+                    latency_ms: 0.0,
+                    ..b.clone()
+                })
+            }
             Event::Outcome(b) => serde_json::to_string(b),
             Event::PolicyLoaded(b) => serde_json::to_string(b),
             Event::PolicyRejected(b) => serde_json::to_string(b),

@@ -111,11 +111,23 @@ mod tests {
     #[test]
     fn every_hashed_field_changes_the_hash() {
         let base = record_hash(&ChainHash::ZERO, 1, "t", "decision", "{}");
-        assert_ne!(base, record_hash(&ChainHash([1; 32]), 1, "t", "decision", "{}"));
-        assert_ne!(base, record_hash(&ChainHash::ZERO, 2, "t", "decision", "{}"));
-        assert_ne!(base, record_hash(&ChainHash::ZERO, 1, "u", "decision", "{}"));
+        assert_ne!(
+            base,
+            record_hash(&ChainHash([1; 32]), 1, "t", "decision", "{}")
+        );
+        assert_ne!(
+            base,
+            record_hash(&ChainHash::ZERO, 2, "t", "decision", "{}")
+        );
+        assert_ne!(
+            base,
+            record_hash(&ChainHash::ZERO, 1, "u", "decision", "{}")
+        );
         assert_ne!(base, record_hash(&ChainHash::ZERO, 1, "t", "outcome", "{}"));
-        assert_ne!(base, record_hash(&ChainHash::ZERO, 1, "t", "decision", "{ }"));
+        assert_ne!(
+            base,
+            record_hash(&ChainHash::ZERO, 1, "t", "decision", "{ }")
+        );
     }
 
     #[test]

@@ -43,7 +43,9 @@ pub enum SignatureError {
 impl Checkpoint {
     /// The exact bytes that are signed.
     pub fn message(log_id: &str, seq: u64, head: &ChainHash, time: &str) -> String {
-        format!("sluice-audit-checkpoint-v1\nlog_id={log_id}\nseq={seq}\nhead={head}\ntime={time}\n")
+        format!(
+            "sluice-audit-checkpoint-v1\nlog_id={log_id}\nseq={seq}\nhead={head}\ntime={time}\n"
+        )
     }
 
     pub fn sign(key: &SigningKey, log_id: &str, seq: u64, head: ChainHash, time: &str) -> Self {
@@ -68,8 +70,7 @@ impl Checkpoint {
             });
         }
         let mut raw = [0u8; 64];
-        if self.signature.len() != 128 || hex::decode_to_slice(&self.signature, &mut raw).is_err()
-        {
+        if self.signature.len() != 128 || hex::decode_to_slice(&self.signature, &mut raw).is_err() {
             return Err(SignatureError::Malformed);
         }
         let message = Self::message(&self.log_id, self.seq, &self.head, &self.time);

@@ -47,7 +47,11 @@ pub enum AuditError {
     UnknownEntityType,
     /// An entity's code point span does not lie inside the text it was said to come from.
     #[error("entity span {start}..{end} is outside the text ({len} code points)")]
-    BadSpan { start: usize, end: usize, len: usize },
+    BadSpan {
+        start: usize,
+        end: usize,
+        len: usize,
+    },
 }
 
 impl AuditError {

@@ -78,8 +78,12 @@ fn key_error(path: &Path, message: &str) -> AuditError {
 /// Loads the checkpoint signing key (PKCS#8 PEM, as written by `sluice audit keygen`).
 pub fn load_signing_key(path: &Path) -> Result<SigningKey, AuditError> {
     let pem = read_private_file(path)?;
-    SigningKey::from_pkcs8_pem(&pem)
-        .map_err(|e| key_error(path, &format!("not an ed25519 PKCS#8 PEM private key ({e})")))
+    SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
+        key_error(
+            path,
+            &format!("not an ed25519 PKCS#8 PEM private key ({e})"),
+        )
+    })
 }
 
 /// Loads a public key to verify checkpoints with: an SPKI PEM public key, or (for convenience on
@@ -167,7 +171,10 @@ pub fn generate_signing_key(path: &Path, public_path: &Path) -> Result<Generated
 }
 
 /// Writes the public key of an existing signing key (SPKI PEM, 0644); refuses to overwrite.
-pub fn write_public_key(signing_key: &Path, public_path: &Path) -> Result<GeneratedKey, AuditError> {
+pub fn write_public_key(
+    signing_key: &Path,
+    public_path: &Path,
+) -> Result<GeneratedKey, AuditError> {
     let key = load_signing_key(signing_key)?.verifying_key();
     let pem = key
         .to_public_key_pem(LineEnding::LF)
@@ -206,7 +213,11 @@ mod tests {
             0o600
         );
         assert_eq!(
-            fs::metadata(dir.path().join("keys")).unwrap().permissions().mode() & 0o777,
+            fs::metadata(dir.path().join("keys"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
             0o700
         );
         let loaded = load_signing_key(&sk).unwrap();

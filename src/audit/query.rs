@@ -35,7 +35,10 @@ pub struct Filter {
 
 impl Filter {
     pub fn has_decision_filter(&self) -> bool {
-        self.client.is_some() || self.action.is_some() || self.entity.is_some() || self.rule.is_some()
+        self.client.is_some()
+            || self.action.is_some()
+            || self.entity.is_some()
+            || self.rule.is_some()
     }
 
     pub fn in_time(&self, record: &StoredRecord) -> bool {
@@ -69,7 +72,11 @@ pub fn parse_time_bound(s: &str, end: bool) -> Result<DateTime<Utc>, String> {
         }
     }
     if let Ok(day) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        let day = if end { day.succ_opt().unwrap_or(day) } else { day };
+        let day = if end {
+            day.succ_opt().unwrap_or(day)
+        } else {
+            day
+        };
         return Ok(Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists")));
     }
     Err(format!(
@@ -126,15 +133,26 @@ fn row(record: &StoredRecord, body: &Body) -> Row {
             row.request_id = d.request_id.clone();
             row.client = d.client.clone();
             row.action = d.action.as_str().into();
-            row.backend = d.backend.as_ref().map(|b| b.name.clone()).unwrap_or_default();
+            row.backend = d
+                .backend
+                .as_ref()
+                .map(|b| b.name.clone())
+                .unwrap_or_default();
             row.entities = entities_cell(d);
             row.rules = d.rule_ids.join(" ");
         }
         Body::Outcome(o) => fill_outcome(&mut row, o),
         Body::Checkpoint(c) => {
-            row.detail = format!("covers seq {} head {} key {}", c.seq, c.head.short(), c.key_id)
+            row.detail = format!(
+                "covers seq {} head {} key {}",
+                c.seq,
+                c.head.short(),
+                c.key_id
+            )
         }
-        Body::PolicyLoaded(p) => row.detail = format!("{} {} ({} rules)", p.name, p.version, p.rules),
+        Body::PolicyLoaded(p) => {
+            row.detail = format!("{} {} ({} rules)", p.name, p.version, p.rules)
+        }
         Body::PolicyRejected(p) => row.detail = format!("{}: {}", p.path, p.error),
         Body::Recovered(r) => {
             row.detail = format!(
@@ -143,9 +161,14 @@ fn row(record: &StoredRecord, body: &Body) -> Row {
             )
         }
         Body::Startup(s) => {
-            row.detail = format!("sluice {} pid {} signing key {}", s.sluice_version, s.pid, s.signing_key_id)
+            row.detail = format!(
+                "sluice {} pid {} signing key {}",
+                s.sluice_version, s.pid, s.signing_key_id
+            )
         }
-        Body::Shutdown(s) => row.detail = format!("{} ({} records this run)", s.reason, s.records_this_run),
+        Body::Shutdown(s) => {
+            row.detail = format!("{} ({} records this run)", s.reason, s.records_this_run)
+        }
         Body::Rotated(r) => row.detail = format!("after {} ({:?})", r.previous_file, r.reason),
         Body::Genesis(g) => row.detail = format!("log {} format {}", g.log_id, g.format),
     }
@@ -154,7 +177,11 @@ fn row(record: &StoredRecord, body: &Body) -> Row {
 
 fn fill_outcome(row: &mut Row, o: &OutcomeRecord) {
     row.request_id = o.request_id.clone();
-    row.backend = o.backend.as_ref().map(|b| b.name.clone()).unwrap_or_default();
+    row.backend = o
+        .backend
+        .as_ref()
+        .map(|b| b.name.clone())
+        .unwrap_or_default();
     row.status = o.status.to_string();
     row.latency_ms = format!("{:.1}", o.latency_ms);
     row.tokens_in = o.tokens_in.map(|n| n.to_string()).unwrap_or_default();
@@ -191,7 +218,13 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn print_row(out: &mut dyn Write, format: Format, record: &StoredRecord, location: &Location, body: &Body) -> std::io::Result<()> {
+fn print_row(
+    out: &mut dyn Write,
+    format: Format,
+    record: &StoredRecord,
+    location: &Location,
+    body: &Body,
+) -> std::io::Result<()> {
     match format {
         Format::Json => {
             let line = JsonRow {
@@ -230,7 +263,10 @@ fn print_row(out: &mut dyn Write, format: Format, record: &StoredRecord, locatio
         Format::Table => {
             let r = row(record, body);
             let what = match record.kind {
-                Kind::Decision => format!("{} {} {} [{}] {}", r.client, r.action, r.backend, r.entities, r.rules),
+                Kind::Decision => format!(
+                    "{} {} {} [{}] {}",
+                    r.client, r.action, r.backend, r.entities, r.rules
+                ),
                 Kind::Outcome => format!(
                     "{} {} {}ms in={} out={} {}",
                     r.status, r.backend, r.latency_ms, r.tokens_in, r.tokens_out, r.detail
@@ -275,13 +311,18 @@ pub fn show(
         if limit.is_some_and(|l| printed >= l) {
             return ControlFlow::Break(());
         }
-        if !filter.in_time(record) || !(filter.kinds.is_empty() || filter.kinds.contains(&record.kind)) {
+        if !filter.in_time(record)
+            || !(filter.kinds.is_empty() || filter.kinds.contains(&record.kind))
+        {
             return ControlFlow::Continue(());
         }
         let Ok(body) = Body::parse(record.kind, &record.body) else {
             failure = Some(ReadError {
                 location: Some(location.clone()),
-                message: format!("{} body does not parse; run `sluice audit verify`", record.kind),
+                message: format!(
+                    "{} body does not parse; run `sluice audit verify`",
+                    record.kind
+                ),
             });
             return ControlFlow::Break(());
         };

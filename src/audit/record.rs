@@ -102,7 +102,13 @@ impl StoredRecord {
 
     /// The hash this record's contents call for; equal to `hash` unless the record was altered.
     pub fn computed_hash(&self) -> ChainHash {
-        record_hash(&self.prev, self.seq, &self.ts, self.kind.as_str(), &self.body)
+        record_hash(
+            &self.prev,
+            self.seq,
+            &self.ts,
+            self.kind.as_str(),
+            &self.body,
+        )
     }
 
     /// The record's time, if `ts` is well formed.

@@ -54,10 +54,7 @@ pub(crate) fn scan_tail(file: &mut File, len: u64) -> std::io::Result<Tail> {
         };
         return Ok(Tail {
             good_len: start + last_nl as u64 + 1,
-            last_line: Some((
-                start + line_start as u64,
-                buf[line_start..last_nl].to_vec(),
-            )),
+            last_line: Some((start + line_start as u64, buf[line_start..last_nl].to_vec())),
         });
     }
 }
@@ -119,10 +116,7 @@ pub(crate) fn resume(dir: &Path, modes: &Modes) -> Result<Resume, AuditError> {
     let mut removed_file = None;
     while let Some((index, path)) = files.pop() {
         let mut file = modes.open_append(&path)?;
-        let len = file
-            .metadata()
-            .map_err(|e| AuditError::io(&path, e))?
-            .len();
+        let len = file.metadata().map_err(|e| AuditError::io(&path, e))?.len();
         let tail = scan_tail(&mut file, len).map_err(|e| AuditError::io(&path, e))?;
         let torn = len - tail.good_len;
         if torn > 0 {
@@ -240,7 +234,9 @@ pub(crate) fn log_id_of(first: &StoredRecord, path: &Path) -> Result<String, Aud
             "a log file must start with a genesis or rotated record, found {}",
             first.kind
         ))),
-        Err(e) => Err(bad(format!("the file's first record body does not parse ({e})"))),
+        Err(e) => Err(bad(format!(
+            "the file's first record body does not parse ({e})"
+        ))),
     }
 }
 

@@ -177,7 +177,9 @@ pub fn build(
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bound = |t: Option<DateTime<Utc>>, open: &str| t.map(format_ts).unwrap_or_else(|| open.to_string());
+        let bound = |t: Option<DateTime<Utc>>, open: &str| {
+            t.map(format_ts).unwrap_or_else(|| open.to_string())
+        };
         writeln!(f, "sluice audit report")?;
         writeln!(
             f,
@@ -195,8 +197,16 @@ impl fmt::Display for Report {
         writeln!(f, "Requests with PHI: {}", p.total)?;
         writeln!(f, "  served on-premise: {}", p.on_premise)?;
         writeln!(f, "  blocked: {}", p.blocked)?;
-        writeln!(f, "  redacted, then sent to a cloud model: {}", p.redacted_to_cloud)?;
-        writeln!(f, "  sent to a cloud model unredacted: {}", p.unredacted_to_cloud)?;
+        writeln!(
+            f,
+            "  redacted, then sent to a cloud model: {}",
+            p.redacted_to_cloud
+        )?;
+        writeln!(
+            f,
+            "  sent to a cloud model unredacted: {}",
+            p.unredacted_to_cloud
+        )?;
         writeln!(f, "  refused before reaching any model: {}", p.not_served)?;
         if p.unredacted_to_cloud == 0 {
             writeln!(

@@ -73,9 +73,16 @@ pub fn collect(dir: &Path, filter: &Filter) -> Result<Stats, ReadError> {
                 stats.decisions.add(d.action);
                 let day = record.ts.get(..10).unwrap_or("").to_string();
                 stats.by_day.entry(day).or_default().add(d.action);
-                stats.by_client.entry(d.client.clone()).or_default().add(d.action);
+                stats
+                    .by_client
+                    .entry(d.client.clone())
+                    .or_default()
+                    .add(d.action);
                 for t in d.entities.types() {
-                    let e = stats.by_entity.entry(t.entity_type().to_string()).or_default();
+                    let e = stats
+                        .by_entity
+                        .entry(t.entity_type().to_string())
+                        .or_default();
                     e.requests += 1;
                     e.occurrences += u64::from(t.count());
                 }
@@ -85,7 +92,10 @@ pub fn collect(dir: &Path, filter: &Filter) -> Result<Stats, ReadError> {
             Err(e) => {
                 failure = Some(ReadError {
                     location: Some(location.clone()),
-                    message: format!("{} body does not parse ({e}); run `sluice audit verify`", record.kind),
+                    message: format!(
+                        "{} body does not parse ({e}); run `sluice audit verify`",
+                        record.kind
+                    ),
                 });
                 return ControlFlow::Break(());
             }
@@ -98,10 +108,22 @@ pub fn collect(dir: &Path, filter: &Filter) -> Result<Stats, ReadError> {
     }
 }
 
-fn action_table(out: &mut dyn Write, title: &str, rows: &BTreeMap<String, ActionCounts>) -> std::io::Result<()> {
-    writeln!(out, "\n{title:<24} {:>9} {:>9} {:>9} {:>9} {:>9}", "requests", "allow", "redact", "local", "block")?;
+fn action_table(
+    out: &mut dyn Write,
+    title: &str,
+    rows: &BTreeMap<String, ActionCounts>,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "\n{title:<24} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "requests", "allow", "redact", "local", "block"
+    )?;
     for (key, c) in rows {
-        writeln!(out, "{key:<24} {:>9} {:>9} {:>9} {:>9} {:>9}", c.total, c.allow, c.redact, c.local, c.block)?;
+        writeln!(
+            out,
+            "{key:<24} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            c.total, c.allow, c.redact, c.local, c.block
+        )?;
     }
     Ok(())
 }
@@ -116,7 +138,11 @@ pub fn print_table(stats: &Stats, out: &mut dyn Write) -> std::io::Result<()> {
     )?;
     action_table(out, "DAY (UTC)", &stats.by_day)?;
     action_table(out, "CLIENT", &stats.by_client)?;
-    writeln!(out, "\n{:<24} {:>9} {:>11}", "ENTITY TYPE", "requests", "occurrences")?;
+    writeln!(
+        out,
+        "\n{:<24} {:>9} {:>11}",
+        "ENTITY TYPE", "requests", "occurrences"
+    )?;
     for (t, c) in &stats.by_entity {
         writeln!(out, "{t:<24} {:>9} {:>11}", c.requests, c.occurrences)?;
     }

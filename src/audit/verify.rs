@@ -96,10 +96,7 @@ impl fmt::Display for Summary {
         writeln!(
             f,
             "OK: {} records in {} file(s), seq 0..{}, log {}",
-            self.records,
-            self.files,
-            self.last_seq,
-            self.log_id
+            self.records, self.files, self.last_seq, self.log_id
         )?;
         writeln!(f, "head: {} (seq {})", self.head, self.last_seq)?;
         match &self.last_checkpoint {
@@ -183,7 +180,9 @@ fn parse_anchor_line(bytes: &[u8]) -> Result<Checkpoint, String> {
     match StoredRecord::parse(bytes) {
         Ok(record) if record.kind == Kind::Checkpoint => serde_json::from_str(&record.body)
             .map_err(|e| format!("checkpoint record with a bad body ({e})")),
-        _ => Err("not a checkpoint (expected a line of an anchors file or a checkpoint record)".into()),
+        _ => Err(
+            "not a checkpoint (expected a line of an anchors file or a checkpoint record)".into(),
+        ),
     }
 }
 

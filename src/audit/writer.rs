@@ -334,7 +334,9 @@ impl Writer {
         self.chain.records_this_run += 1;
         if kind != Kind::Checkpoint {
             self.chain.unsigned += 1;
-            self.chain.first_unsigned_at.get_or_insert_with(Instant::now);
+            self.chain
+                .first_unsigned_at
+                .get_or_insert_with(Instant::now);
         }
         self.current.day.get_or_insert(now.date_naive());
         Receipt { seq, hash }
@@ -395,8 +397,11 @@ impl Writer {
         }
         let mut hasher = Sha256::new();
         file.seek(SeekFrom::Start(durable)).map_err(io)?;
-        std::io::copy(&mut Read::by_ref(&mut file).take(len - durable), &mut HashWriter(&mut hasher))
-            .map_err(io)?;
+        std::io::copy(
+            &mut Read::by_ref(&mut file).take(len - durable),
+            &mut HashWriter(&mut hasher),
+        )
+        .map_err(io)?;
         file.set_len(durable)
             .and_then(|()| file.sync_all())
             .map_err(io)?;

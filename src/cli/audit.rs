@@ -282,23 +282,46 @@ fn keygen(args: KeygenArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         }
     }
     if args.signing_key.exists() {
-        writeln!(out, "signing key:     {} (exists, kept)", args.signing_key.display())?;
+        writeln!(
+            out,
+            "signing key:     {} (exists, kept)",
+            args.signing_key.display()
+        )?;
         if !args.public_key.exists() {
             let made = write_public_key(&args.signing_key, &args.public_key)?;
-            writeln!(out, "public key:      {} ({})", made.path.display(), made.key_id)?;
+            writeln!(
+                out,
+                "public key:      {} ({})",
+                made.path.display(),
+                made.key_id
+            )?;
         }
     } else {
         let made = generate_signing_key(&args.signing_key, &args.public_key)
             .context("creating the signing key")?;
-        writeln!(out, "signing key:     {} ({}, mode 0600)", made.path.display(), made.key_id)?;
+        writeln!(
+            out,
+            "signing key:     {} ({}, mode 0600)",
+            made.path.display(),
+            made.key_id
+        )?;
         writeln!(out, "public key:      {}", args.public_key.display())?;
     }
     if args.fingerprint_key.exists() {
-        writeln!(out, "fingerprint key: {} (exists, kept)", args.fingerprint_key.display())?;
+        writeln!(
+            out,
+            "fingerprint key: {} (exists, kept)",
+            args.fingerprint_key.display()
+        )?;
     } else {
         let made = generate_fingerprint_key(&args.fingerprint_key)
             .context("creating the fingerprint key")?;
-        writeln!(out, "fingerprint key: {} ({}, mode 0600)", made.path.display(), made.key_id)?;
+        writeln!(
+            out,
+            "fingerprint key: {} ({}, mode 0600)",
+            made.path.display(),
+            made.key_id
+        )?;
     }
     writeln!(
         out,

@@ -102,7 +102,13 @@ pub fn one_minute() -> Duration {
     Duration::minutes(1)
 }
 
-fn entity(entity_type: &str, start: usize, end: usize, score: f32, detector: DetectorKind) -> Entity {
+fn entity(
+    entity_type: &str,
+    start: usize,
+    end: usize,
+    score: f32,
+    detector: DetectorKind,
+) -> Entity {
     Entity {
         entity_type: entity_type.into(),
         start,
@@ -130,7 +136,13 @@ pub fn canary_prompt() -> String {
 
 /// A decision built the way the gateway builds one: entities from detectors, fingerprinted by
 /// the log's fingerprinter. `phi` selects the canary prompt (PHI) or a secret-only prompt.
-pub fn decision(fp: &Fingerprinter, request_id: &str, client: &str, action: Action, phi: bool) -> DecisionRecord {
+pub fn decision(
+    fp: &Fingerprinter,
+    request_id: &str,
+    client: &str,
+    action: Action,
+    phi: bool,
+) -> DecisionRecord {
     let mut evidence = EntityEvidence::new(fp);
     if phi {
         let text = canary_prompt();
@@ -138,29 +150,61 @@ pub fn decision(fp: &Fingerprinter, request_id: &str, client: &str, action: Acti
             ("PERSON", CANARY_NAME, DetectorKind::Ner),
             ("US_SSN", CANARY_SSN, DetectorKind::Regex),
             ("MEDICAL_RECORD_NUMBER", CANARY_MRN, DetectorKind::Regex),
-            ("MEDICAL_CONDITION", CANARY_DIAGNOSIS, DetectorKind::Dictionary),
+            (
+                "MEDICAL_CONDITION",
+                CANARY_DIAGNOSIS,
+                DetectorKind::Dictionary,
+            ),
         ] {
             let (s, e) = span(&text, v);
-            evidence.add_in_text(&entity(t, s, e, 0.91, d), &text).unwrap();
+            evidence
+                .add_in_text(&entity(t, s, e, 0.91, d), &text)
+                .unwrap();
         }
     } else if action == Action::Block {
         let text = "key sk-live-abcdefghijklmnop";
         evidence
-            .add_in_text(&entity("API_KEY", 4, text.chars().count(), 0.99, DetectorKind::Regex), text)
+            .add_in_text(
+                &entity(
+                    "API_KEY",
+                    4,
+                    text.chars().count(),
+                    0.99,
+                    DetectorKind::Regex,
+                ),
+                text,
+            )
             .unwrap();
     }
     let backend = match action {
         Action::Block => None,
-        Action::Local => Some(BackendRef { name: "llama".into(), on_premise: true }),
-        Action::Allow | Action::Redact => Some(BackendRef { name: "openai".into(), on_premise: false }),
+        Action::Local => Some(BackendRef {
+            name: "llama".into(),
+            on_premise: true,
+        }),
+        Action::Allow | Action::Redact => Some(BackendRef {
+            name: "openai".into(),
+            on_premise: false,
+        }),
     };
     DecisionRecord {
         request_id: request_id.into(),
         client: client.into(),
-        policies: vec![PolicyRef { name: "hipaa".into(), version: "sha256:0123abcd".into() }],
+        policies: vec![PolicyRef {
+            name: "hipaa".into(),
+            version: "sha256:0123abcd".into(),
+        }],
         action,
-        rule_ids: if phi { vec!["hipaa.identifier_with_health_context".into()] } else { vec![] },
-        reasons: if phi { vec!["identifier together with health context".into()] } else { vec![] },
+        rule_ids: if phi {
+            vec!["hipaa.identifier_with_health_context".into()]
+        } else {
+            vec![]
+        },
+        reasons: if phi {
+            vec!["identifier together with health context".into()]
+        } else {
+            vec![]
+        },
         entities: evidence.finish(),
         backend,
     }
@@ -181,13 +225,22 @@ pub fn outcome(request_id: &str, backend: Option<BackendRef>) -> OutcomeRecord {
 
 /// Appends `n` decisions (every third one with PHI, kept local) from a fresh current-thread runtime.
 pub fn append_decisions(log: &AuditLog, n: usize, prefix: &str) -> Vec<sluice::audit::Receipt> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let mut receipts = Vec::new();
         for i in 0..n {
             let phi = i % 3 == 0;
             let action = if phi { Action::Local } else { Action::Allow };
-            let d = decision(log.fingerprinter(), &format!("{prefix}-{i}"), "demo", action, phi);
+            let d = decision(
+                log.fingerprinter(),
+                &format!("{prefix}-{i}"),
+                "demo",
+                action,
+                phi,
+            );
             receipts.push(log.append(d).await.unwrap());
         }
         receipts
@@ -195,7 +248,10 @@ pub fn append_decisions(log: &AuditLog, n: usize, prefix: &str) -> Vec<sluice::a
 }
 
 pub fn shutdown(log: &AuditLog) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(log.shutdown()).unwrap();
 }
 
@@ -226,8 +282,12 @@ pub fn rechain(lines: &mut [String], from: usize, renumber: bool) {
     } else {
         ChainHash::from_hex(parse(&lines[from - 1])["hash"].as_str().unwrap()).unwrap()
     };
-    let mut seq = if from == 0 { 0 } else { parse(&lines[from - 1])["seq"].as_u64().unwrap() + 1 };
-    for line in lines.iter_mut().skip(from) {
+    let first_seq = if from == 0 {
+        0
+    } else {
+        parse(&lines[from - 1])["seq"].as_u64().unwrap() + 1
+    };
+    for (seq, line) in (first_seq..).zip(lines.iter_mut().skip(from)) {
         let mut v = parse(line);
         if renumber {
             v["seq"] = seq.into();
@@ -243,7 +303,6 @@ pub fn rechain(lines: &mut [String], from: usize, renumber: bool) {
         v["hash"] = hash.to_hex().into();
         *line = v.to_string();
         prev = hash;
-        seq += 1;
     }
 }
 
