@@ -207,6 +207,7 @@ impl Writer {
     /// Commits one batch of commands.
     pub(crate) fn process(&mut self, batch: Vec<Command>) -> Flow {
         if let Err(e) = self.prepare() {
+            self.health.writable.store(false, Ordering::SeqCst);
             return refuse_all(batch, &e);
         }
         let saved = self.chain;
@@ -249,6 +250,7 @@ impl Writer {
             });
         }
         if committed.is_ok() {
+            self.health.writable.store(true, Ordering::SeqCst);
             self.write_anchors(&checkpoints);
         }
         match (shutdown, committed, final_receipt) {
@@ -286,6 +288,7 @@ impl Writer {
         }
         if let Err(e) = self.prepare() {
             tracing::error!(error = %e, "audit log: still unavailable");
+            self.health.writable.store(false, Ordering::SeqCst);
             self.retry_at = Some(Instant::now() + RETRY_AFTER);
             return;
         }
@@ -297,6 +300,7 @@ impl Writer {
         match self.commit_or_rollback(saved) {
             Ok(()) => {
                 self.retry_at = None;
+                self.health.writable.store(true, Ordering::SeqCst);
                 self.write_anchors(&[checkpoint]);
             }
             Err(_) => self.retry_at = Some(Instant::now() + RETRY_AFTER),
@@ -361,6 +365,9 @@ impl Writer {
 
     /// Writes and fsyncs what is staged; on failure forgets it and marks the log broken.
     fn commit_or_rollback(&mut self, saved: ChainState) -> Result<(), String> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
         let len = self.buf.len() as u64;
         let file = &mut self.current.file;
         let result = file.write_all(&self.buf).and_then(|()| file.sync_data());
