@@ -229,17 +229,17 @@ impl Writer {
             }
         }
         let mut checkpoints = Vec::new();
-        let mut final_receipt = None;
-        if let Some((reason, _)) = &shutdown {
+        let shutdown = shutdown.map(|(reason, reply)| {
             let body = Shutdown {
-                reason: reason.clone(),
+                reason,
                 records_this_run: self.chain.records_this_run,
             };
             self.stage_now(Kind::Shutdown, &to_json(&body));
             let (receipt, checkpoint) = self.stage_checkpoint();
             checkpoints.push(checkpoint);
-            final_receipt = Some(receipt);
-        } else if self.chain.unsigned >= self.settings.checkpoint_every_records {
+            (reply, receipt)
+        });
+        if shutdown.is_none() && self.chain.unsigned >= self.settings.checkpoint_every_records {
             checkpoints.push(self.stage_checkpoint().1);
         }
         let committed = self.commit_or_rollback(saved);
@@ -253,11 +253,10 @@ impl Writer {
             self.health.writable.store(true, Ordering::SeqCst);
             self.write_anchors(&checkpoints);
         }
-        match (shutdown, committed, final_receipt) {
-            (Some((_, reply)), Ok(()), Some(receipt)) => Flow::Stop(reply, Ok(receipt)),
-            (Some((_, reply)), Err(msg), _) => Flow::Stop(reply, Err(AuditError::Write(msg))),
-            (Some((_, reply)), Ok(()), None) => Flow::Stop(reply, Err(AuditError::Closed)),
-            (None, _, _) => Flow::Continue,
+        match (shutdown, committed) {
+            (Some((reply, receipt)), Ok(())) => Flow::Stop(reply, Ok(receipt)),
+            (Some((reply, _)), Err(msg)) => Flow::Stop(reply, Err(AuditError::Write(msg))),
+            (None, _) => Flow::Continue,
         }
     }
 
