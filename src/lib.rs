@@ -10,4 +10,5 @@ pub mod cli;
 pub mod config;
 pub mod detect;
 pub mod policy;
+pub mod redact;
 pub mod server;

@@ -4,3 +4,4 @@ pub mod audit;
 pub mod policy;
 pub mod scan;
 pub mod serve;
+pub mod text_input;

@@ -1,0 +1,53 @@
+//! Detection throughput and latency: the figures issue 2 asks for (see BENCHMARKS.md).
+//!
+//! - regex + dictionary on a 1 MB mixed prose corpus, single thread (MB/s);
+//! - NER on a 128-token window (2 threads);
+//! - the full pipeline on 100 B, 1 KB and 10 KB texts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sluice::detect::{DetectConfig, Pipeline};
+
+#[path = "corpus.rs"]
+mod corpus;
+
+fn config(ner: bool) -> DetectConfig {
+    let mut cfg = DetectConfig::default();
+    cfg.resolve_paths(&PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    cfg.ner = ner;
+    cfg
+}
+
+fn regex_and_dictionary(c: &mut Criterion) {
+    let pipeline = Pipeline::from_config(&config(false)).expect("rules load");
+    let text = corpus::mixed_prose(1 << 20);
+    let mut g = c.benchmark_group("regex+dictionary");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.sample_size(20).measurement_time(Duration::from_secs(10));
+    g.bench_function("1MB mixed prose", |b| {
+        b.iter(|| pipeline.scan(&text).unwrap())
+    });
+    g.finish();
+}
+
+fn full_pipeline(c: &mut Criterion) {
+    let pipeline = Pipeline::from_config(&config(true)).expect("run `make models` first");
+    let mut g = c.benchmark_group("full pipeline");
+    g.sample_size(20).measurement_time(Duration::from_secs(8));
+    for size in [100usize, 1_000, 10_000] {
+        let text = corpus::mixed_prose(size);
+        let text = &text[..size]; // the corpus is ASCII
+        g.throughput(Throughput::Bytes(text.len() as u64));
+        g.bench_with_input(
+            BenchmarkId::from_parameter(format!("{size}B")),
+            text,
+            |b, t| b.iter(|| pipeline.scan(t).unwrap()),
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, regex_and_dictionary, full_pipeline);
+criterion_main!(benches);
