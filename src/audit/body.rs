@@ -62,6 +62,8 @@ pub struct DecisionRecord {
     pub action: Action,
     pub rule_ids: Vec<String>,
     pub reasons: Vec<String>,
+    /// The detectors that scanned the request (`Pipeline::detector_names`).
+    pub detectors: Vec<String>,
     pub entities: Evidence,
     /// The backend the request is sent to; `None` when blocked.
     pub backend: Option<BackendRef>,

@@ -205,6 +205,7 @@ pub fn decision(
         } else {
             vec![]
         },
+        detectors: vec!["regex".into(), "dictionary".into(), "ner".into()],
         entities: evidence.finish(),
         backend,
     }
