@@ -40,7 +40,7 @@ fn ms(d: Duration) -> f64 {
 fn describe(name: &str, samples: &mut [Duration]) {
     samples.sort();
     println!(
-        "{name:<44} n={:<6} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.3} ms",
+        "{name:<52} n={:<6} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.3} ms",
         samples.len(),
         ms(percentile(samples, 0.50)),
         ms(percentile(samples, 0.99)),
@@ -111,7 +111,9 @@ fn typical_decision(log: &AuditLog) -> DecisionRecord {
     }
 }
 
-fn fsync_floor(dir: &Path) {
+/// The disk's own latency for what a one-record batch does: append 1.2 KB and fdatasync. Paced
+/// at `PACED_RATE` like the paced append test, or back to back.
+fn fsync_floor(dir: &Path, paced: bool) {
     let path = dir.join("fsync-probe");
     let mut file = OpenOptions::new()
         .create(true)
@@ -120,14 +122,24 @@ fn fsync_floor(dir: &Path) {
         .unwrap();
     let record = vec![b'x'; 1200];
     let mut samples = Vec::with_capacity(FSYNC_SAMPLES);
-    let deadline = Instant::now() + FSYNC_MAX;
-    while samples.len() < FSYNC_SAMPLES && Instant::now() < deadline {
+    let start = Instant::now();
+    let period = Duration::from_micros(1_000_000 / PACED_RATE);
+    while samples.len() < FSYNC_SAMPLES && start.elapsed() < FSYNC_MAX {
+        if paced {
+            let due = start + period * samples.len() as u32;
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
         let t = Instant::now();
         file.write_all(&record).unwrap();
         file.sync_data().unwrap();
         samples.push(t.elapsed());
     }
-    describe("disk floor: write 1.2 KB + fdatasync", &mut samples);
+    let name = if paced {
+        format!("disk floor: 1.2 KB append + fdatasync, {PACED_RATE}/s")
+    } else {
+        "disk floor: 1.2 KB append + fdatasync, back to back".to_string()
+    };
+    describe(&name, &mut samples);
     std::fs::remove_file(path).unwrap();
 }
 
@@ -268,9 +280,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    fsync_floor(root.path());
+    fsync_floor(root.path(), false);
     let dir = throughput(root.path(), &rt);
+    fsync_floor(root.path(), true);
     paced(root.path(), &rt);
-    fsync_floor(root.path());
+    fsync_floor(root.path(), true);
     verification(root.path(), &dir);
 }
