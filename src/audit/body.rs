@@ -12,32 +12,8 @@ use super::checkpoint::Checkpoint;
 use super::evidence::Evidence;
 use super::record::Kind;
 
-/// What the policy decided for a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Allow,
-    Redact,
-    Local,
-    Block,
-}
-
-impl Action {
-    pub const ALL: [Action; 4] = [Action::Allow, Action::Redact, Action::Local, Action::Block];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Allow => "allow",
-            Action::Redact => "redact",
-            Action::Local => "local",
-            Action::Block => "block",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-}
+/// What the policy decided for a request: the policy engine's own type, so the two cannot drift.
+pub use crate::policy::Action;
 
 /// A policy that took part in a decision, with its version (sha256 of its file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +38,8 @@ pub struct DecisionRecord {
     pub action: Action,
     pub rule_ids: Vec<String>,
     pub reasons: Vec<String>,
+    /// The detectors that scanned the request (`Pipeline::detector_names`).
+    pub detectors: Vec<String>,
     pub entities: Evidence,
     /// The backend the request is sent to; `None` when blocked.
     pub backend: Option<BackendRef>,

@@ -125,20 +125,35 @@ impl<'a> EntityEvidence<'a> {
 
     /// Adds an entity found in `text`; its code point span selects the value to fingerprint.
     pub fn add_in_text(&mut self, entity: &Entity, text: &str) -> Result<(), AuditError> {
-        let len = text.chars().count();
-        if entity.start > entity.end || entity.end > len {
-            return Err(AuditError::BadSpan {
-                start: entity.start,
-                end: entity.end,
-                len,
-            });
+        self.add_all_in_text(std::slice::from_ref(entity), text)
+    }
+
+    /// Adds all entities found in one text, in one pass over it (so a text with many entities
+    /// costs its length plus the entities, not their product). Nothing is added if a span is
+    /// outside the text.
+    pub fn add_all_in_text(&mut self, entities: &[Entity], text: &str) -> Result<(), AuditError> {
+        let mut offsets: Vec<usize> = entities.iter().flat_map(|e| [e.start, e.end]).collect();
+        offsets.sort_unstable();
+        offsets.dedup();
+        let bytes = byte_offsets(text, &offsets);
+        let byte_of = |cp: usize| offsets.binary_search(&cp).ok().and_then(|i| bytes[i]);
+        let mut spans = Vec::with_capacity(entities.len());
+        for entity in entities {
+            match (byte_of(entity.start), byte_of(entity.end)) {
+                (Some(start), Some(end)) if start <= end => spans.push((start, end)),
+                _ => {
+                    return Err(AuditError::BadSpan {
+                        start: entity.start,
+                        end: entity.end,
+                        len: text.chars().count(),
+                    })
+                }
+            }
         }
-        let value: String = text
-            .chars()
-            .skip(entity.start)
-            .take(entity.end - entity.start)
-            .collect();
-        self.add(entity, &value)
+        for (entity, (start, end)) in entities.iter().zip(spans) {
+            self.add(entity, &text[start..end])?;
+        }
+        Ok(())
     }
 
     /// Adds an entity whose matched text is `value`.
@@ -195,6 +210,25 @@ impl<'a> EntityEvidence<'a> {
     }
 }
 
+/// The byte offset of each code point offset in `sorted` (`None` past the end of `text`).
+fn byte_offsets(text: &str, sorted: &[usize]) -> Vec<Option<usize>> {
+    let mut out = Vec::with_capacity(sorted.len());
+    let mut wanted = sorted.iter().peekable();
+    for (cp, (byte, _)) in text.char_indices().enumerate() {
+        while wanted.next_if(|&&w| w == cp).is_some() {
+            out.push(Some(byte));
+        }
+        if wanted.peek().is_none() {
+            return out;
+        }
+    }
+    let len = text.chars().count();
+    for &w in wanted {
+        out.push((w == len).then_some(text.len()));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +281,30 @@ mod tests {
             .add_in_text(&entity("US_SSN", 3, 99, 0.9), "short")
             .is_err());
         assert!(ev.finish().is_empty());
+    }
+
+    #[test]
+    fn many_entities_in_one_text_are_sliced_in_one_pass() {
+        let fp = Fingerprinter::from_key(&[5; 32]);
+        let text = "é 111-22-3333 ü 444-55-6666 end";
+        let a = entity("US_SSN", 2, 13, 0.9);
+        let b = entity("US_SSN", 16, 27, 0.9);
+        let mut ev = EntityEvidence::new(&fp);
+        ev.add_all_in_text(&[b, a], text).unwrap();
+        let evidence = ev.finish();
+        let mut expected = vec![
+            fp.fingerprint("US_SSN", "111-22-3333"),
+            fp.fingerprint("US_SSN", "444-55-6666"),
+        ];
+        expected.sort();
+        assert_eq!(evidence.types()[0].fingerprints(), expected.as_slice());
+        let mut ev = EntityEvidence::new(&fp);
+        let to_end = entity("US_SSN", 27, 31, 0.9);
+        ev.add_in_text(&to_end, text).unwrap();
+        assert_eq!(
+            ev.finish().types()[0].fingerprints()[0],
+            fp.fingerprint("US_SSN", " end")
+        );
     }
 
     #[test]

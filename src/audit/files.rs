@@ -8,7 +8,6 @@
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use super::error::AuditError;
@@ -128,16 +127,6 @@ fn group_id(name: &str) -> Result<u32, AuditError> {
         return Err(not_found());
     }
     Ok(group.gr_gid)
-}
-
-/// The file's current length, from its open descriptor.
-pub fn file_len(file: &File, path: &Path) -> Result<u64, AuditError> {
-    Ok(file.metadata().map_err(|e| AuditError::io(path, e))?.len())
-}
-
-/// Raw descriptor, for `flock`.
-pub fn raw_fd(file: &File) -> i32 {
-    file.as_raw_fd()
 }
 
 #[cfg(test)]

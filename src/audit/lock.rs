@@ -4,16 +4,16 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
 
 use super::error::AuditError;
-use super::files::{raw_fd, Modes, LOCK_FILE};
+use super::files::{Modes, LOCK_FILE};
 
 /// Held for as long as the writer runs; dropping it releases the lock.
 #[derive(Debug)]
 pub struct DirLock {
     _file: File,
-    path: PathBuf,
 }
 
 impl DirLock {
@@ -21,7 +21,7 @@ impl DirLock {
         let path = dir.join(LOCK_FILE);
         let mut file = modes.open_append(&path)?;
         // SAFETY: flock on a descriptor we own; no memory is passed.
-        let rc = unsafe { libc::flock(raw_fd(&file), libc::LOCK_EX | libc::LOCK_NB) };
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc != 0 {
             let err = std::io::Error::last_os_error();
             if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
@@ -42,10 +42,6 @@ impl DirLock {
         file.set_len(0)
             .and_then(|()| file.write_all(format!("{}\n", std::process::id()).as_bytes()))
             .map_err(|e| AuditError::io(&path, e))?;
-        Ok(DirLock { _file: file, path })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(DirLock { _file: file })
     }
 }

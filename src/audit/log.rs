@@ -264,3 +264,14 @@ fn run_writer(
         let _ = reply.send(result);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_handle_can_be_shared_across_threads_and_runtimes() {
+        fn shareable<T: Send + Sync + Clone + 'static>() {}
+        shareable::<AuditLog>();
+    }
+}

@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 
 use super::body::{Action, Body, DecisionRecord, OutcomeRecord};
+use super::chain::ChainHash;
 use super::reader::{read_records, Location, ReadError};
 use super::record::{Kind, StoredRecord};
 
@@ -188,6 +189,18 @@ fn fill_outcome(row: &mut Row, o: &OutcomeRecord) {
     row.detail = o.model.clone().unwrap_or_default();
 }
 
+/// One `--format json` line: the envelope, where it is, and the parsed body.
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    seq: u64,
+    ts: &'a str,
+    kind: Kind,
+    file: Option<std::borrow::Cow<'a, str>>,
+    line: u64,
+    hash: ChainHash,
+    body: serde_json::Value,
+}
+
 const CSV_HEADER: &str =
     "seq,ts,kind,request_id,client,action,backend,entities,rules,status,latency_ms,tokens_in,tokens_out,detail";
 
@@ -214,18 +227,17 @@ fn print_row(
 ) -> std::io::Result<()> {
     match format {
         Format::Json => {
-            let value: serde_json::Value =
-                serde_json::from_str(&record.body).unwrap_or(serde_json::Value::Null);
-            let line = serde_json::json!({
-                "seq": record.seq,
-                "ts": record.ts,
-                "kind": record.kind,
-                "file": location.file.file_name().map(|f| f.to_string_lossy()),
-                "line": location.line,
-                "hash": record.hash,
-                "body": value,
-            });
-            writeln!(out, "{line}")
+            let line = JsonRow {
+                seq: record.seq,
+                ts: &record.ts,
+                kind: record.kind,
+                file: location.file.file_name().map(|f| f.to_string_lossy()),
+                line: location.line,
+                hash: record.hash,
+                body: serde_json::from_str(&record.body).unwrap_or(serde_json::Value::Null),
+            };
+            serde_json::to_writer(&mut *out, &line)?;
+            writeln!(out)
         }
         Format::Csv => {
             let r = row(record, body);
@@ -329,7 +341,9 @@ pub fn show(
         };
         if selected {
             if let Err(e) = print_row(out, format, record, location, &body) {
-                failure = Some(output_error(e));
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    failure = Some(output_error(e));
+                }
                 return ControlFlow::Break(());
             }
             printed += 1;

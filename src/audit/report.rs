@@ -211,15 +211,13 @@ impl fmt::Display for Report {
         if p.unredacted_to_cloud == 0 {
             writeln!(
                 f,
-                "  => {} PHI request(s) to cloud models unredacted; all {} served were served on-premise{}.",
-                0,
-                p.on_premise,
-                if p.redacted_to_cloud > 0 { " or redacted" } else { "" }
+                "  => 0 PHI requests reached a cloud model unredacted ({} on-premise, {} blocked, {} redacted, {} refused).",
+                p.on_premise, p.blocked, p.redacted_to_cloud, p.not_served
             )?;
         } else {
             writeln!(
                 f,
-                "  => ATTENTION: {} PHI request(s) reached a cloud model unredacted; see `sluice audit show --action allow`.",
+                "  => ATTENTION: {} PHI request(s) reached a cloud model unredacted; find them with `sluice audit show --action allow`.",
                 p.unredacted_to_cloud
             )?;
         }

@@ -543,7 +543,7 @@ impl Verifier {
                 "; records after seq {} (the last valid checkpoint) cannot be trusted",
                 seen.checkpoint.seq
             ),
-            None => "; no earlier checkpoint is valid, so no record can be trusted".into(),
+            None => "; no earlier valid checkpoint covers the records before it, so they cannot be trusted".into(),
         };
         self.check_log_id(&checkpoint.log_id)?;
         if record.seq == 0 || checkpoint.seq != record.seq - 1 {

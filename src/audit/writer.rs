@@ -207,6 +207,7 @@ impl Writer {
     /// Commits one batch of commands.
     pub(crate) fn process(&mut self, batch: Vec<Command>) -> Flow {
         if let Err(e) = self.prepare() {
+            self.health.writable.store(false, Ordering::SeqCst);
             return refuse_all(batch, &e);
         }
         let saved = self.chain;
@@ -228,17 +229,17 @@ impl Writer {
             }
         }
         let mut checkpoints = Vec::new();
-        let mut final_receipt = None;
-        if let Some((reason, _)) = &shutdown {
+        let shutdown = shutdown.map(|(reason, reply)| {
             let body = Shutdown {
-                reason: reason.clone(),
+                reason,
                 records_this_run: self.chain.records_this_run,
             };
             self.stage_now(Kind::Shutdown, &to_json(&body));
             let (receipt, checkpoint) = self.stage_checkpoint();
             checkpoints.push(checkpoint);
-            final_receipt = Some(receipt);
-        } else if self.chain.unsigned >= self.settings.checkpoint_every_records {
+            (reply, receipt)
+        });
+        if shutdown.is_none() && self.chain.unsigned >= self.settings.checkpoint_every_records {
             checkpoints.push(self.stage_checkpoint().1);
         }
         let committed = self.commit_or_rollback(saved);
@@ -249,13 +250,13 @@ impl Writer {
             });
         }
         if committed.is_ok() {
+            self.health.writable.store(true, Ordering::SeqCst);
             self.write_anchors(&checkpoints);
         }
-        match (shutdown, committed, final_receipt) {
-            (Some((_, reply)), Ok(()), Some(receipt)) => Flow::Stop(reply, Ok(receipt)),
-            (Some((_, reply)), Err(msg), _) => Flow::Stop(reply, Err(AuditError::Write(msg))),
-            (Some((_, reply)), Ok(()), None) => Flow::Stop(reply, Err(AuditError::Closed)),
-            (None, _, _) => Flow::Continue,
+        match (shutdown, committed) {
+            (Some((reply, receipt)), Ok(())) => Flow::Stop(reply, Ok(receipt)),
+            (Some((reply, _)), Err(msg)) => Flow::Stop(reply, Err(AuditError::Write(msg))),
+            (None, _) => Flow::Continue,
         }
     }
 
@@ -286,6 +287,7 @@ impl Writer {
         }
         if let Err(e) = self.prepare() {
             tracing::error!(error = %e, "audit log: still unavailable");
+            self.health.writable.store(false, Ordering::SeqCst);
             self.retry_at = Some(Instant::now() + RETRY_AFTER);
             return;
         }
@@ -297,6 +299,7 @@ impl Writer {
         match self.commit_or_rollback(saved) {
             Ok(()) => {
                 self.retry_at = None;
+                self.health.writable.store(true, Ordering::SeqCst);
                 self.write_anchors(&[checkpoint]);
             }
             Err(_) => self.retry_at = Some(Instant::now() + RETRY_AFTER),
@@ -361,6 +364,9 @@ impl Writer {
 
     /// Writes and fsyncs what is staged; on failure forgets it and marks the log broken.
     fn commit_or_rollback(&mut self, saved: ChainState) -> Result<(), String> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
         let len = self.buf.len() as u64;
         let file = &mut self.current.file;
         let result = file.write_all(&self.buf).and_then(|()| file.sync_data());

@@ -133,12 +133,10 @@ impl Gateway {
         let mut evidence = EntityEvidence::new(self.audit.fingerprinter());
         if let Ok(units) = &judged.entities {
             for (unit, entities) in judged.extracted.units.iter().zip(units) {
-                for e in entities.iter() {
-                    evidence.add_in_text(e, &unit.text).map_err(|e| {
-                        tracing::error!(target: "sluice::gateway", error = %e, "building audit evidence failed");
-                        ApiError::unavailable("the audit record could not be built; nothing was forwarded", None)
-                    })?;
-                }
+                evidence.add_all_in_text(entities, &unit.text).map_err(|e| {
+                    tracing::error!(target: "sluice::gateway", error = %e, "building audit evidence failed");
+                    ApiError::unavailable("the audit record could not be built; nothing was forwarded", None)
+                })?;
             }
         }
         let d = &judged.decision;
@@ -153,7 +151,8 @@ impl Gateway {
                     version: p.version.to_string(),
                 })
                 .collect(),
-            action: crate::audit::Action::parse(d.action.as_str()).expect("same four actions"),
+            action: d.action,
+            detectors: self.detector_names.clone(),
             rule_ids: d.rule_ids(),
             reasons: d.fired.iter().map(|f| f.reason.to_string()).collect(),
             entities: evidence.finish(),

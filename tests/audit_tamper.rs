@@ -1,0 +1,313 @@
+//! Every tamper the issue lists is caught by `verify` and located at the right file and line:
+//! a changed byte, a deleted record, two swapped records, an inserted record with the chain
+//! recomputed, a truncated tail (against an anchor), a file removed from the middle, and a forged
+//! checkpoint signature.
+
+mod audit_support;
+
+use std::fs;
+use std::path::Path;
+
+use audit_support::*;
+use sluice::audit::files::ANCHORS_FILE;
+use sluice::audit::keys::{generate_signing_key, load_signing_key, load_verifying_key};
+use sluice::audit::verify::{load_anchor_file, verify_log, Failure, VerifyOptions};
+use sluice::audit::{AuditConfig, AuditLog, Checkpoint};
+
+/// A shut-down log of `n` decisions with a checkpoint every 10 records.
+fn build(n: usize, rotate_bytes: u64) -> Fixture {
+    let f = Fixture::new();
+    let config = AuditConfig {
+        checkpoint_every_records: 10,
+        rotate_bytes,
+        ..f.config()
+    };
+    let log = AuditLog::open(&config).unwrap();
+    append_decisions(&log, n, "req");
+    shutdown(&log);
+    f
+}
+
+fn trusted(f: &Fixture) -> VerifyOptions {
+    VerifyOptions {
+        trusted_keys: vec![load_verifying_key(&f.public_key).unwrap()],
+        anchors: vec![],
+    }
+}
+
+fn fail(f: &Fixture, options: &VerifyOptions) -> Failure {
+    match verify_log(&f.dir, options) {
+        Ok(summary) => panic!("tampered log verified: {summary}"),
+        Err(failure) => failure,
+    }
+}
+
+fn assert_at(failure: &Failure, file: &Path, line: u64, words: &str) {
+    let loc = failure
+        .location
+        .as_ref()
+        .unwrap_or_else(|| panic!("no location in {failure}"));
+    assert_eq!((loc.file.as_path(), loc.line), (file, line), "{failure}");
+    assert!(
+        failure.message.contains(words),
+        "expected {words:?} in: {failure}"
+    );
+}
+
+#[test]
+fn untouched_logs_verify() {
+    let f = build(30, 64 << 20);
+    verify_log(&f.dir, &trusted(&f)).unwrap();
+    let f = build(60, 4096);
+    let summary = verify_log(&f.dir, &trusted(&f)).unwrap();
+    assert!(summary.files > 3);
+}
+
+#[test]
+fn one_changed_byte_in_a_body_is_located() {
+    let f = build(20, 64 << 20);
+    let path = f.file(1);
+    let mut lines = read_lines(&path);
+    let i = find_kind(&lines, "decision", 5);
+    assert!(lines[i].contains("\\\"count\\\":1"));
+    lines[i] = lines[i].replacen("\\\"count\\\":1", "\\\"count\\\":2", 1);
+    write_lines(&path, &lines);
+    assert_at(
+        &fail(&f, &trusted(&f)),
+        &path,
+        i as u64 + 1,
+        "this record was altered",
+    );
+}
+
+#[test]
+fn a_deleted_record_is_located() {
+    let f = build(20, 64 << 20);
+    let path = f.file(1);
+    let mut lines = read_lines(&path);
+    lines.remove(6);
+    write_lines(&path, &lines);
+    assert_at(
+        &fail(&f, &trusted(&f)),
+        &path,
+        7,
+        "1 record(s) before this one are missing",
+    );
+}
+
+#[test]
+fn two_swapped_records_are_located() {
+    let f = build(20, 64 << 20);
+    let path = f.file(1);
+    let mut lines = read_lines(&path);
+    lines.swap(8, 9);
+    write_lines(&path, &lines);
+    assert_at(&fail(&f, &trusted(&f)), &path, 9, "expected seq 8, found 9");
+}
+
+#[test]
+fn an_inserted_record_with_a_recomputed_chain_fails_at_the_next_checkpoint() {
+    let f = build(30, 64 << 20);
+    let path = f.file(1);
+    let mut lines = read_lines(&path);
+    let forged = lines[5].replace("req-3", "req-forged");
+    lines.insert(6, forged);
+    rechain(&mut lines, 6, true);
+    write_lines(&path, &lines);
+    let failure = fail(&f, &trusted(&f));
+    assert!(
+        failure.message.contains("rewritten after that checkpoint"),
+        "the anchors file catches it first: {failure}"
+    );
+    fs::remove_file(f.dir.join(ANCHORS_FILE)).unwrap();
+    let checkpoint = find_kind(&lines, "checkpoint", 6);
+    assert_at(
+        &fail(&f, &trusted(&f)),
+        &path,
+        checkpoint as u64 + 1,
+        "records were inserted or removed before it",
+    );
+
+    let mut lines = read_lines(&path);
+    let mut v = parse(&lines[checkpoint]);
+    let mut cp: Checkpoint = serde_json::from_str(v["body"].as_str().unwrap()).unwrap();
+    let covered = parse(&lines[checkpoint - 1]);
+    cp.seq = covered["seq"].as_u64().unwrap();
+    cp.head = sluice::audit::ChainHash::from_hex(covered["hash"].as_str().unwrap()).unwrap();
+    v["body"] = serde_json::to_string(&cp).unwrap().into();
+    lines[checkpoint] = v.to_string();
+    rechain(&mut lines, checkpoint, false);
+    write_lines(&path, &lines);
+    let failure = fail(&f, &trusted(&f));
+    assert_at(
+        &failure,
+        &path,
+        checkpoint as u64 + 1,
+        "signature does not verify",
+    );
+    assert!(failure.message.contains("cannot be trusted"), "{failure}");
+}
+
+#[test]
+fn a_truncated_tail_is_caught_against_an_anchor_held_elsewhere() {
+    let f = build(30, 64 << 20);
+    let shipped = f.root.path().join("worm-anchors.jsonl");
+    fs::copy(f.dir.join(ANCHORS_FILE), &shipped).unwrap();
+    let path = f.file(1);
+    let lines = read_lines(&path);
+    let keep = find_kind(&lines, "checkpoint", 12) + 1;
+    write_lines(&path, &lines[..keep]);
+
+    let failure = fail(&f, &trusted(&f));
+    assert!(
+        failure.message.contains("removed from the end"),
+        "the log's own anchors file catches it: {failure}"
+    );
+
+    let local: Vec<String> = read_lines(&f.dir.join(ANCHORS_FILE))
+        .into_iter()
+        .filter(|l| serde_json::from_str::<Checkpoint>(l).unwrap().seq < keep as u64)
+        .collect();
+    write_lines(&f.dir.join(ANCHORS_FILE), &local);
+    let summary = verify_log(&f.dir, &trusted(&f))
+        .expect("a careful truncation passes without an outside anchor");
+    assert_eq!(summary.records, keep as u64);
+
+    let options = VerifyOptions {
+        anchors: load_anchor_file(&shipped, true).unwrap(),
+        ..trusted(&f)
+    };
+    let failure = fail(&f, &options);
+    assert_at(&failure, &path, keep as u64, "removed from the end");
+    assert!(failure.message.contains("worm-anchors.jsonl"), "{failure}");
+}
+
+#[test]
+fn an_anchor_that_disagrees_with_the_log_is_caught() {
+    let f = build(30, 64 << 20);
+    let shipped = f.root.path().join("anchor.jsonl");
+    fs::copy(f.dir.join(ANCHORS_FILE), &shipped).unwrap();
+    let path = f.file(1);
+    let mut lines = read_lines(&path);
+    lines[3] = lines[3].replace("req-1", "req-X");
+    rechain(&mut lines, 3, false);
+    let first_cp = find_kind(&lines, "checkpoint", 3);
+    lines.truncate(first_cp);
+    write_lines(&path, &lines);
+    fs::remove_file(f.dir.join(ANCHORS_FILE)).unwrap();
+    let options = VerifyOptions {
+        anchors: load_anchor_file(&shipped, true).unwrap(),
+        ..trusted(&f)
+    };
+    let failure = fail(&f, &options);
+    assert!(
+        failure.message.contains("removed from the end")
+            || failure.message.contains("rewritten after that checkpoint"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn a_file_removed_from_the_middle_is_named() {
+    let f = build(60, 4096);
+    fs::remove_file(f.file(2)).unwrap();
+    assert_at(
+        &fail(&f, &trusted(&f)),
+        &f.file(3),
+        1,
+        "log-000002.jsonl is missing",
+    );
+
+    fs::rename(f.file(3), f.file(2)).unwrap();
+    let mut index = 4;
+    while f.file(index).exists() {
+        fs::rename(f.file(index), f.file(index - 1)).unwrap();
+        index += 1;
+    }
+    let failure = fail(&f, &trusted(&f));
+    assert_at(&failure, &f.file(2), 1, "before this one are missing");
+}
+
+#[test]
+fn a_forged_checkpoint_signature_is_caught() {
+    let f = build(30, 64 << 20);
+    let path = f.file(1);
+    let mut lines = read_lines(&path);
+    let i = find_kind(&lines, "checkpoint", 0);
+    let mut v = parse(&lines[i]);
+    let mut cp: Checkpoint = serde_json::from_str(v["body"].as_str().unwrap()).unwrap();
+    let flipped = if cp.signature.starts_with('0') {
+        "1"
+    } else {
+        "0"
+    };
+    cp.signature.replace_range(..1, flipped);
+    v["body"] = serde_json::to_string(&cp).unwrap().into();
+    lines[i] = v.to_string();
+    rechain(&mut lines, i, false);
+    write_lines(&path, &lines);
+    fs::remove_file(f.dir.join(ANCHORS_FILE)).unwrap();
+    assert_at(
+        &fail(&f, &VerifyOptions::default()),
+        &path,
+        i as u64 + 1,
+        "signature does not verify",
+    );
+}
+
+/// An attacker who rewrites the whole log under a key of their own (startup records included)
+/// fools a verifier that trusts the log's own declaration, but not one holding the real key.
+#[test]
+fn a_log_re_signed_with_another_key_fails_against_the_trusted_key() {
+    let f = build(30, 64 << 20);
+    let attacker_key = f.root.path().join("attacker.pem");
+    generate_signing_key(&attacker_key, &f.root.path().join("attacker.pub")).unwrap();
+    let attacker = load_signing_key(&attacker_key).unwrap();
+    let path = f.file(1);
+    let mut lines = read_lines(&path);
+    let log_id = parse(&lines[0])["body"]
+        .as_str()
+        .map(|b| parse(b)["log_id"].as_str().unwrap().to_string())
+        .unwrap();
+    for i in 1..lines.len() {
+        let mut v = parse(&lines[i]);
+        match v["kind"].as_str().unwrap() {
+            "startup" => {
+                let mut body = parse(v["body"].as_str().unwrap());
+                body["signing_public_key"] =
+                    hex::encode(attacker.verifying_key().as_bytes()).into();
+                body["signing_key_id"] =
+                    sluice::audit::keys::signing_key_id(&attacker.verifying_key()).into();
+                v["body"] = body.to_string().into();
+            }
+            "checkpoint" => {
+                let prev = parse(&lines[i - 1]);
+                let head =
+                    sluice::audit::ChainHash::from_hex(prev["hash"].as_str().unwrap()).unwrap();
+                let cp = Checkpoint::sign(
+                    &attacker,
+                    &log_id,
+                    prev["seq"].as_u64().unwrap(),
+                    head,
+                    v["ts"].as_str().unwrap(),
+                );
+                v["body"] = serde_json::to_string(&cp).unwrap().into();
+            }
+            _ => {}
+        }
+        lines[i] = v.to_string();
+        rechain(&mut lines, i, false);
+    }
+    write_lines(&path, &lines);
+    fs::remove_file(f.dir.join(ANCHORS_FILE)).unwrap();
+    let summary = verify_log(&f.dir, &VerifyOptions::default()).unwrap();
+    assert!(!summary.keys_trusted);
+    assert!(summary.to_string().contains("pass --pubkey"));
+    let startup = find_kind(&lines, "checkpoint", 0);
+    assert_at(
+        &fail(&f, &trusted(&f)),
+        &path,
+        startup as u64 + 1,
+        "not a trusted key",
+    );
+}
