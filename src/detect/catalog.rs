@@ -35,10 +35,7 @@ pub const ENTITY_TYPES: &[(&str, &str)] = &[
     ("ACCOUNT_NUMBER", "an account number"),
     // Health identifiers
     ("MEDICAL_RECORD_NUMBER", "a medical record number"),
-    (
-        "HEALTH_PLAN_ID",
-        "a health plan beneficiary or member number",
-    ),
+    ("HEALTH_PLAN_ID", "a health plan beneficiary or member number"),
     ("MEDICAL_LICENSE", "a medical licence number"),
     ("US_NPI", "a US National Provider Identifier"),
     ("DEA_NUMBER", "a DEA registration number"),

@@ -16,8 +16,6 @@ impl Detector for DictionaryDetector {
         "dictionary"
     }
     fn detect(&self, _text: &str) -> Result<Vec<Finding>, DetectError> {
-        Err(DetectError::Config(
-            "dictionary detector not built yet".into(),
-        ))
+        Err(DetectError::Config("dictionary detector not built yet".into()))
     }
 }

@@ -23,10 +23,7 @@ pub struct MergeOptions {
 
 impl MergeOptions {
     fn threshold(&self, entity_type: &str) -> f32 {
-        self.thresholds
-            .get(entity_type)
-            .copied()
-            .unwrap_or(self.min_score)
+        self.thresholds.get(entity_type).copied().unwrap_or(self.min_score)
     }
 }
 
@@ -92,9 +89,7 @@ fn resolve_across_types(mut findings: Vec<Finding>) -> Vec<Finding> {
     });
     let mut accepted: Vec<Finding> = Vec::with_capacity(findings.len());
     for f in findings {
-        let contained = accepted
-            .iter()
-            .any(|a| a.start <= f.start && f.end <= a.end);
+        let contained = accepted.iter().any(|a| a.start <= f.start && f.end <= a.end);
         if !contained {
             accepted.push(f);
         }
@@ -122,9 +117,7 @@ mod tests {
     }
 
     fn spans(v: &[Finding]) -> Vec<(&str, usize, usize)> {
-        v.iter()
-            .map(|f| (f.entity_type.as_str(), f.start, f.end))
-            .collect()
+        v.iter().map(|f| (f.entity_type.as_str(), f.start, f.end)).collect()
     }
 
     const TEXT: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -133,11 +126,7 @@ mod tests {
     fn same_type_pieces_join() {
         let out = merge(
             TEXT,
-            vec![
-                f("PERSON", 0, 4, 0.8, false),
-                f("PERSON", 4, 7, 0.9, false),
-                f("PERSON", 2, 5, 0.7, false),
-            ],
+            vec![f("PERSON", 0, 4, 0.8, false), f("PERSON", 4, 7, 0.9, false), f("PERSON", 2, 5, 0.7, false)],
             &MergeOptions::default(),
         );
         assert_eq!(spans(&out), vec![("PERSON", 0, 7)]);
@@ -148,23 +137,14 @@ mod tests {
     fn validated_beats_longer_and_contained_is_dropped() {
         let out = merge(
             TEXT,
-            vec![
-                f("PHONE_NUMBER", 0, 12, 0.6, false),
-                f("US_SSN", 2, 11, 0.5, true),
-            ],
+            vec![f("PHONE_NUMBER", 0, 12, 0.6, false), f("US_SSN", 2, 11, 0.5, true)],
             &MergeOptions::default(),
         );
         // The validated SSN wins; the phone span is not inside it, so it is kept too.
-        assert_eq!(
-            spans(&out),
-            vec![("PHONE_NUMBER", 0, 12), ("US_SSN", 2, 11)]
-        );
+        assert_eq!(spans(&out), vec![("PHONE_NUMBER", 0, 12), ("US_SSN", 2, 11)]);
         let out = merge(
             TEXT,
-            vec![
-                f("ZIP_CODE", 3, 8, 0.9, false),
-                f("US_BANK_NUMBER", 0, 12, 0.6, false),
-            ],
+            vec![f("ZIP_CODE", 3, 8, 0.9, false), f("US_BANK_NUMBER", 0, 12, 0.6, false)],
             &MergeOptions::default(),
         );
         assert_eq!(spans(&out), vec![("US_BANK_NUMBER", 0, 12)]);

@@ -28,9 +28,7 @@ pub use entity::{DetectorKind, Entity, Finding};
 /// Why detection failed. Every variant means "treat this text as sensitive".
 #[derive(Debug, thiserror::Error)]
 pub enum DetectError {
-    #[error(
-        "{path}: model file is missing; run `make models` to fetch the pinned model artifacts"
-    )]
+    #[error("{path}: model file is missing; run `make models` to fetch the pinned model artifacts")]
     ModelMissing { path: PathBuf },
     #[error("NER model error: {0}")]
     Model(String),
@@ -90,11 +88,7 @@ impl Default for DetectConfig {
 impl DetectConfig {
     /// Resolves relative paths against `base` (the directory of the config file).
     pub fn resolve_paths(&mut self, base: &Path) {
-        for p in [
-            &mut self.rules,
-            &mut self.ner_model_dir,
-            &mut self.onnxruntime,
-        ] {
+        for p in [&mut self.rules, &mut self.ner_model_dir, &mut self.onnxruntime] {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -125,14 +119,11 @@ impl Pipeline {
                 )));
             }
         }
-        let mut detectors: Vec<Box<dyn Detector>> =
-            vec![Box::new(regex::RegexDetector::load(&cfg.rules)?)];
+        let mut detectors: Vec<Box<dyn Detector>> = vec![Box::new(regex::RegexDetector::load(&cfg.rules)?)];
         let dict_dir = cfg.rules.join("dictionaries");
         detectors.push(Box::new(dictionary::DictionaryDetector::load(&dict_dir)?));
         if cfg.ner {
-            detectors.push(Box::new(ner::NerDetector::load(&ner::NerConfig::from(
-                cfg,
-            ))?));
+            detectors.push(Box::new(ner::NerDetector::load(&ner::NerConfig::from(cfg))?));
         }
         let allow = allow::AllowList::load(&dict_dir.join("allow"))?;
         Ok(Pipeline::new(
