@@ -3,6 +3,7 @@
 //!
 //! Run: `cargo bench --bench regex` (criterion prints MiB/s for the byte-throughput groups).
 
+use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::Path;
 
@@ -191,7 +192,9 @@ fn corpus(len: usize) -> String {
 }
 
 fn bench(c: &mut Criterion) {
+    // As the pipeline builds it: thresholds known (default min_score 0.5).
     let detector = RegexDetector::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")))
+        .and_then(|d| d.with_thresholds(0.5, &HashMap::new()))
         .expect("rule packs load");
 
     let mut group = c.benchmark_group("regex");

@@ -51,9 +51,39 @@ fn rules_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
 }
 
+/// The detector as the pipeline builds it: thresholds known, so by-context rules are gated.
 fn detector() -> &'static RegexDetector {
     static DETECTOR: OnceLock<RegexDetector> = OnceLock::new();
+    DETECTOR.get_or_init(|| {
+        RegexDetector::load(&rules_dir())
+            .and_then(|d| d.with_thresholds(MIN_SCORE, &Default::default()))
+            .expect("shipped rule packs load")
+    })
+}
+
+/// The detector without thresholds: every finding, whatever its score, nothing gated.
+fn ungated_detector() -> &'static RegexDetector {
+    static DETECTOR: OnceLock<RegexDetector> = OnceLock::new();
     DETECTOR.get_or_init(|| RegexDetector::load(&rules_dir()).expect("shipped rule packs load"))
+}
+
+/// Findings at or above the threshold, as comparable tuples.
+fn reported(findings: Vec<Finding>) -> Vec<(String, usize, usize, String)> {
+    let mut v: Vec<_> = findings
+        .into_iter()
+        .filter(|f| f.score >= MIN_SCORE)
+        .map(|f| (f.entity_type, f.start, f.end, f.rule_id))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Gating by-context rules on their context words is only an optimisation: the thresholded
+/// detector must report exactly what the ungated one reports at or above the threshold.
+fn assert_gating_is_invisible(text: &str) {
+    let gated = reported(detector().detect(text).unwrap());
+    let all = reported(ungated_detector().detect(text).unwrap());
+    assert_eq!(gated, all, "in {:?}", text.chars().take(200).collect::<String>());
 }
 
 fn describe(text: &str, findings: &[Finding]) -> String {
@@ -177,6 +207,7 @@ fn every_pack_passes_its_examples_and_every_rule_has_one() {
         let mut covered = BTreeSet::new();
         for (i, p) in examples.positive.iter().enumerate() {
             checked += 1;
+            assert_gating_is_invisible(&p.text);
             match check_positive(p) {
                 Ok(rules) => covered.extend(rules),
                 Err(why) => {
@@ -186,6 +217,7 @@ fn every_pack_passes_its_examples_and_every_rule_has_one() {
         }
         for (i, n) in examples.negative.iter().enumerate() {
             checked += 1;
+            assert_gating_is_invisible(&n.text);
             if let Err(why) = check_negative(n) {
                 failures.push(format!("{stem} negative #{} {:?}: {why}", i + 1, n.text));
             }
@@ -211,6 +243,31 @@ fn every_pack_passes_its_examples_and_every_rule_has_one() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// All example texts of all packs run together (so context windows reach across examples), in a
+/// few different orders and spacings.
+#[test]
+fn gating_is_invisible_on_the_examples_run_together() {
+    let dir = rules_dir().join("examples");
+    let mut texts = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for f in files {
+        let examples: Examples = toml::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        texts.extend(examples.positive.into_iter().map(|p| p.text));
+        texts.extend(examples.negative.into_iter().map(|n| n.text));
+    }
+    for (round, gap) in [" ", " and then ", "\n", " lorem ipsum dolor sit amet 42 "].iter().enumerate() {
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        let mut x = 2_654_435_761usize.wrapping_mul(round + 1);
+        for i in (1..order.len()).rev() {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            order.swap(i, (x >> 33) % (i + 1));
+        }
+        let joined = order.iter().map(|&i| texts[i].as_str()).collect::<Vec<_>>().join(gap);
+        assert_gating_is_invisible(&joined);
+    }
 }
 
 #[test]
@@ -312,13 +369,12 @@ fn hostile_inputs_finish_with_well_formed_findings() {
     for (name, text) in &cases {
         let findings = d.detect(text).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_well_formed(text, &findings);
+        let all = ungated_detector().detect(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_well_formed(text, &all);
     }
-    // Linear, not quadratic: the ZIP-like input yields one finding per number, nothing more.
-    let zips = d.detect(&cases[2].1).unwrap();
-    assert_eq!(
-        zips.iter().filter(|f| f.rule_id == "zip-code").count(),
-        100_000
-    );
+    // Linear, not quadratic: the ZIP-like input yields one ZIP candidate per number, nothing more.
+    let zips = ungated_detector().detect(&cases[2].1).unwrap();
+    assert_eq!(zips.iter().filter(|f| f.rule_id == "zip-code").count(), 100_000);
 }
 
 #[test]
@@ -390,5 +446,6 @@ proptest! {
     fn pii_heavy_text_never_panics_and_spans_are_well_formed(text in fragment_text()) {
         let findings = detector().detect(&text).unwrap();
         assert_well_formed(&text, &findings);
+        assert_gating_is_invisible(&text);
     }
 }

@@ -1,58 +1,116 @@
 //! The regex detector: runs the rule packs in `rules/` over a text.
 //!
-//! Speed comes from not running most patterns at all. The text is cut into chunks of whole lines
-//! (patterns that cannot match a line break never straddle two chunks), and one multi-pattern
-//! lazy DFA, the prefilter, tells which patterns match somewhere in each chunk; only those are run
-//! to find where, and only on that chunk. Patterns that can match a line break (a PEM key block)
-//! run over the whole text. Each match then goes through its rule: invalidation patterns, the
-//! validator, and context words, in that order (cheapest first); allocation happens only for
-//! findings that are reported.
+//! Speed comes from touching each byte of the text about once. Patterns that begin with a rare
+//! literal (`AKIA`, `ghp_`, `-----BEGIN`, ...) run on their own, skipping through the text with
+//! their literal prefilter. All other patterns are compiled into one multi-pattern lazy DFA
+//! ([`scan`]) that reports where each pattern's matches end in a single pass; only there is the
+//! pattern itself run, on a window as long as its longest match. A by-context rule that cannot
+//! reach the reporting threshold without context is not even verified unless one of its context
+//! words appears near the match.
+//!
+//! Each match then goes through its rule: invalidation patterns, the validator, and context words,
+//! cheapest first; only findings at or above the threshold are allocated and reported.
 
 mod context;
+mod scan;
 
-use std::ops::Range;
+use std::collections::HashMap;
 use std::path::Path;
 
 use regex_automata::meta;
 use regex_automata::util::captures::Captures;
-use regex_automata::{Input, MatchKind, PatternSet};
+use regex_automata::Input;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 use self::context::ContextMatcher;
+use self::scan::Scanner;
 use super::rules::{self, Rule};
 use super::validators::Validator;
 use super::{DetectError, Detector, DetectorKind, Finding};
 
-/// Chunks end at the first line break after this many bytes: small enough that the few patterns a
-/// chunk triggers scan little text, large enough that the per-chunk prefilter call is amortised.
-const CHUNK_BYTES: usize = 1024;
-
-/// The prefilter DFA's cache (per thread). The default (2 MB) is cleared too often with every
-/// pattern of every pack in one automaton; 16 MB keeps it warm.
-const PREFILTER_CACHE_BYTES: usize = 16 << 20;
-
 /// Finds PII, PHI and secrets with the regex rules of the packs in a directory.
 pub struct RegexDetector {
-    rules: Vec<CompiledRule>,
-    /// Patterns that match within a line, indexed by their pattern id in `prefilter`.
-    line_patterns: Vec<PatternRun>,
-    /// Patterns that can match a line break; run over the whole text.
-    text_patterns: Vec<PatternRun>,
-    prefilter: Option<meta::Regex>,
+    rules: Vec<Rule>,
+    engine: Engine,
 }
 
-struct CompiledRule {
+impl RegexDetector {
+    /// Loads every `*.toml` pack in `dir` (not its subdirectories). Every finding is reported,
+    /// whatever its score; call [`RegexDetector::with_thresholds`] with the pipeline's thresholds
+    /// to skip work on findings the pipeline would drop.
+    pub fn load(dir: &Path) -> Result<Self, DetectError> {
+        Self::from_rules(rules::load_dir(dir)?)
+    }
+
+    /// Builds the detector from checked rules (see [`rules::load_sources`]).
+    pub fn from_rules(rules: Vec<Rule>) -> Result<Self, DetectError> {
+        let engine = Engine::build(&rules, &|_| 0.0)?;
+        Ok(RegexDetector { rules, engine })
+    }
+
+    /// Reports only findings scoring at least the threshold of their entity type (`thresholds`,
+    /// else `min_score`), the same filter the pipeline's merge step applies. Knowing it lets the
+    /// detector skip by-context rules wherever none of their context words is near.
+    pub fn with_thresholds(self, min_score: f32, thresholds: &HashMap<String, f32>) -> Result<Self, DetectError> {
+        let floor = |entity: &str| thresholds.get(entity).copied().unwrap_or(min_score);
+        let engine = Engine::build(&self.rules, &floor)?;
+        Ok(RegexDetector {
+            rules: self.rules,
+            engine,
+        })
+    }
+
+    /// The rules loaded.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+}
+
+impl Detector for RegexDetector {
+    fn name(&self) -> &str {
+        "regex"
+    }
+
+    fn detect(&self, text: &str) -> Result<Vec<Finding>, DetectError> {
+        self.engine.detect(text)
+    }
+}
+
+/// The compiled form of the rules for one set of thresholds.
+struct Engine {
+    rules: Vec<RuleRun>,
+    patterns: Vec<PatternRun>,
+    /// Patterns that run on their own over the whole text (literal-led, unbounded or multi-line).
+    direct: Vec<usize>,
+    /// The multi-pattern DFA over every other pattern; `None` when there are none.
+    scanner: Option<Scanner>,
+}
+
+struct RuleRun {
     id: String,
     entity_type: String,
     validator: Option<Validator>,
     invalidate: Option<meta::Regex>,
     context: Option<ContextMatcher>,
+    /// Findings under this score are not reported.
+    floor: f32,
 }
 
-/// One distinct regex and every (rule, base score) that uses it.
+/// One distinct regex and every rule that uses it.
 struct PatternRun {
     regex: meta::Regex,
     value_group: Option<usize>,
-    uses: Vec<(usize, f32)>,
+    /// The longest match in bytes, when bounded.
+    max_len: Option<usize>,
+    uses: Vec<Use>,
+}
+
+#[derive(Clone, Copy)]
+struct Use {
+    rule: usize,
+    score: f32,
+    /// True if this use reaches its rule's floor only with a context word.
+    needs_context: bool,
 }
 
 /// A match that passed its rule, before it becomes a [`Finding`].
@@ -65,195 +123,86 @@ struct Hit {
     context: Vec<String>,
 }
 
-impl RegexDetector {
-    /// Loads every `*.toml` pack in `dir` (not its subdirectories).
-    pub fn load(dir: &Path) -> Result<Self, DetectError> {
-        Self::from_rules(rules::load_dir(dir)?)
-    }
-
-    /// Builds the detector from checked rules (see [`rules::load_sources`]).
-    pub fn from_rules(rules: Vec<Rule>) -> Result<Self, DetectError> {
-        let mut line_patterns: Vec<PatternRun> = Vec::new();
-        let mut text_patterns: Vec<PatternRun> = Vec::new();
-        let mut line_hirs = Vec::new();
-        let mut seen: std::collections::HashMap<String, (bool, usize)> =
-            std::collections::HashMap::new();
-        let mut compiled_rules = Vec::with_capacity(rules.len());
-        for (ri, rule) in rules.into_iter().enumerate() {
-            for p in rule.patterns {
-                let crosses = p.compiled.crosses_lines;
-                if let Some(&(is_text, at)) = seen.get(&p.source) {
-                    let run = if is_text {
-                        &mut text_patterns[at]
-                    } else {
-                        &mut line_patterns[at]
-                    };
-                    run.uses.push((ri, p.score));
+impl Engine {
+    fn build(rules: &[Rule], floor: &dyn Fn(&str) -> f32) -> Result<Engine, DetectError> {
+        let mut runs = Vec::with_capacity(rules.len());
+        let mut patterns: Vec<PatternRun> = Vec::new();
+        let mut hirs = Vec::new();
+        let mut by_source: HashMap<&str, usize> = HashMap::new();
+        for (ri, rule) in rules.iter().enumerate() {
+            let context = rule.context.as_ref().map(ContextMatcher::new);
+            let rule_floor = floor(&rule.entity_type);
+            let boost = context.as_ref().map_or(0.0, |c| c.boost);
+            for p in &rule.patterns {
+                // A use that cannot reach the floor even with context can never be reported.
+                if (p.score + boost).min(1.0) < rule_floor {
                     continue;
                 }
-                let run = PatternRun {
-                    regex: p.compiled.regex,
-                    value_group: p.compiled.value_group,
-                    uses: vec![(ri, p.score)],
+                let u = Use {
+                    rule: ri,
+                    score: p.score,
+                    needs_context: p.score < rule_floor,
                 };
-                if crosses {
-                    seen.insert(p.source, (true, text_patterns.len()));
-                    text_patterns.push(run);
-                } else {
-                    seen.insert(p.source, (false, line_patterns.len()));
-                    line_patterns.push(run);
-                    line_hirs.push(p.compiled.hir);
-                }
+                let at = *by_source.entry(p.source.as_str()).or_insert_with(|| {
+                    patterns.push(PatternRun {
+                        regex: p.compiled.regex.clone(),
+                        value_group: p.compiled.value_group,
+                        max_len: p.compiled.hir.properties().maximum_len(),
+                        uses: Vec::new(),
+                    });
+                    hirs.push((p.compiled.hir.clone(), p.compiled.crosses_lines));
+                    patterns.len() - 1
+                });
+                patterns[at].uses.push(u);
             }
-            compiled_rules.push(CompiledRule {
-                context: rule.context.as_ref().map(ContextMatcher::new),
-                id: rule.id,
-                entity_type: rule.entity_type,
+            runs.push(RuleRun {
+                id: rule.id.clone(),
+                entity_type: rule.entity_type.clone(),
                 validator: rule.validator,
-                invalidate: rule.invalidate,
+                invalidate: rule.invalidate.clone(),
+                context,
+                floor: rule_floor,
             });
         }
-        let prefilter = if line_hirs.is_empty() {
+        let mut direct = Vec::new();
+        let mut scanned = Vec::new();
+        for (pi, (hir, crosses_lines)) in hirs.iter().enumerate() {
+            let p = &patterns[pi];
+            if *crosses_lines || p.max_len.is_none() || literal_led(hir, &p.regex) {
+                direct.push(pi);
+            } else {
+                scanned.push((pi, hir));
+            }
+        }
+        let scanner = if scanned.is_empty() {
             None
         } else {
-            let config = meta::Config::new()
-                .match_kind(MatchKind::All)
-                .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
-                .hybrid_cache_capacity(PREFILTER_CACHE_BYTES);
-            Some(
-                meta::Builder::new()
-                    .configure(config)
-                    .build_many_from_hir(&line_hirs)
-                    .map_err(|e| {
-                        DetectError::Config(format!(
-                            "regex rule packs: the combined prefilter cannot be built: {e}"
-                        ))
-                    })?,
-            )
+            Some(Scanner::build(&scanned, &patterns, &runs, rules)?)
         };
-        Ok(RegexDetector {
-            rules: compiled_rules,
-            line_patterns,
-            text_patterns,
-            prefilter,
+        Ok(Engine {
+            rules: runs,
+            patterns,
+            direct,
+            scanner,
         })
-    }
-
-    /// The number of rules loaded.
-    pub fn rule_count(&self) -> usize {
-        self.rules.len()
-    }
-
-    /// Runs one pattern over `range` of `text`, pushing the hits its rules accept.
-    fn run(&self, p: &PatternRun, text: &str, range: Range<usize>, hits: &mut Vec<Hit>) {
-        let mut input = Input::new(text).range(range);
-        match p.value_group {
-            None => {
-                while let Some(m) = p.regex.search(&input) {
-                    self.judge(p, text, m.start(), m.end(), hits);
-                    input.set_start(m.end());
-                }
-            }
-            Some(group) => {
-                let mut caps: Captures = p.regex.create_captures();
-                loop {
-                    p.regex.search_captures(&input, &mut caps);
-                    let Some(m) = caps.get_match() else { break };
-                    let mut next = m.end();
-                    if let Some(v) = caps.get_group(group).filter(|v| !v.is_empty()) {
-                        self.judge(p, text, v.start, v.end, hits);
-                        // Resume right after the value, so trailing context that a pattern consumed
-                        // (a delimiter) can lead the next match.
-                        next = v.end.max(m.start() + 1);
-                    }
-                    if next >= input.end() {
-                        break;
-                    }
-                    input.set_start(next);
-                }
-            }
-        }
-    }
-
-    /// Applies each rule using this pattern to the value at `start..end`.
-    fn judge(&self, p: &PatternRun, text: &str, start: usize, end: usize, hits: &mut Vec<Hit>) {
-        let value = &text[start..end];
-        for &(ri, base) in &p.uses {
-            let rule = &self.rules[ri];
-            if rule
-                .invalidate
-                .as_ref()
-                .is_some_and(|inv| inv.is_match(value))
-            {
-                continue;
-            }
-            let validated = match rule.validator {
-                Some(v) if !v.accepts(value) => continue,
-                Some(_) => true,
-                None => false,
-            };
-            let (score, context) = match &rule.context {
-                Some(cm) => {
-                    let found = cm.find(text, start, end);
-                    let score = if found.is_empty() {
-                        base
-                    } else {
-                        (base + cm.boost).min(1.0)
-                    };
-                    (score, found)
-                }
-                None => (base, Vec::new()),
-            };
-            hits.push(Hit {
-                rule: ri,
-                start,
-                end,
-                score,
-                validated,
-                context,
-            });
-        }
-    }
-}
-
-impl Detector for RegexDetector {
-    fn name(&self) -> &str {
-        "regex"
     }
 
     fn detect(&self, text: &str) -> Result<Vec<Finding>, DetectError> {
         let mut hits = Vec::new();
-        if let Some(prefilter) = &self.prefilter {
-            let mut triggered = PatternSet::new(prefilter.pattern_len());
-            for chunk in LineChunks::new(text, CHUNK_BYTES) {
-                triggered.clear();
-                prefilter.which_overlapping_matches(
-                    &Input::new(text).range(chunk.clone()),
-                    &mut triggered,
-                );
-                for pid in triggered.iter() {
-                    self.run(
-                        &self.line_patterns[pid.as_usize()],
-                        text,
-                        chunk.clone(),
-                        &mut hits,
-                    );
-                }
-            }
+        for &pi in &self.direct {
+            self.run_whole_text(pi, text, &mut hits);
         }
-        for p in &self.text_patterns {
-            self.run(p, text, 0..text.len(), &mut hits);
+        if let Some(scanner) = &self.scanner {
+            scanner.scan(self, text, &mut hits)?;
         }
         // Two patterns of one rule can find the same span (e.g. "01/02/2020" is both a US and a
-        // European numeric date): report it once, with the better score.
+        // day-first date): report it once, with the better score.
         hits.sort_unstable_by(|a, b| {
             (a.rule, a.start, a.end)
                 .cmp(&(b.rule, b.start, b.end))
                 .then(b.score.total_cmp(&a.score))
         });
-        hits.dedup_by(|later, kept| {
-            (later.rule, later.start, later.end) == (kept.rule, kept.start, kept.end)
-        });
+        hits.dedup_by(|later, kept| (later.rule, later.start, later.end) == (kept.rule, kept.start, kept.end));
         Ok(hits
             .into_iter()
             .map(|h| {
@@ -271,43 +220,99 @@ impl Detector for RegexDetector {
             })
             .collect())
     }
-}
 
-/// Byte ranges of `text` made of whole lines, each at least `min` bytes unless it is the last.
-struct LineChunks<'a> {
-    text: &'a str,
-    pos: usize,
-    min: usize,
-}
-
-impl<'a> LineChunks<'a> {
-    fn new(text: &'a str, min: usize) -> Self {
-        LineChunks { text, pos: 0, min }
-    }
-}
-
-impl Iterator for LineChunks<'_> {
-    type Item = Range<usize>;
-
-    fn next(&mut self) -> Option<Range<usize>> {
-        let len = self.text.len();
-        if self.pos >= len {
-            return None;
+    /// Runs pattern `pi` over all of `text`.
+    fn run_whole_text(&self, pi: usize, text: &str, hits: &mut Vec<Hit>) {
+        let p = &self.patterns[pi];
+        let mut caps = p.value_group.map(|_| p.regex.create_captures());
+        let mut at = 0;
+        while at < text.len() {
+            let Some(next) = self.find(pi, text, at, text.len(), caps.as_mut(), hits) else {
+                break;
+            };
+            at = next;
         }
-        let start = self.pos;
-        let probe = start + self.min;
-        let end = if probe >= len {
-            len
-        } else {
-            // `probe` may fall inside a multi-byte character; '\n' is ASCII, so search bytes.
-            self.text.as_bytes()[probe..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(len, |i| probe + i + 1)
-        };
-        self.pos = end;
-        Some(start..end)
     }
+
+    /// Finds the leftmost match of pattern `pi` starting in `from..to` (look-around sees the whole
+    /// text), judges it, and returns where the next search should start.
+    fn find(
+        &self,
+        pi: usize,
+        text: &str,
+        from: usize,
+        to: usize,
+        caps: Option<&mut Captures>,
+        hits: &mut Vec<Hit>,
+    ) -> Option<usize> {
+        let p = &self.patterns[pi];
+        let input = Input::new(text).range(from..to);
+        match (p.value_group, caps) {
+            (Some(group), Some(caps)) => {
+                p.regex.search_captures(&input, caps);
+                let m = caps.get_match()?;
+                match caps.get_group(group).filter(|v| !v.is_empty()) {
+                    Some(v) => {
+                        self.judge(p, text, v.start, v.end, hits);
+                        // Resume right after the value, so trailing context that the pattern
+                        // consumed (a delimiter) can lead the next match.
+                        Some(v.end.max(m.start() + 1))
+                    }
+                    None => Some(m.end()),
+                }
+            }
+            _ => {
+                let m = p.regex.search(&input)?;
+                self.judge(p, text, m.start(), m.end(), hits);
+                Some(m.end())
+            }
+        }
+    }
+
+    /// Applies each rule using pattern `p` to the value at `start..end`.
+    fn judge(&self, p: &PatternRun, text: &str, start: usize, end: usize, hits: &mut Vec<Hit>) {
+        let value = &text[start..end];
+        for u in &p.uses {
+            let rule = &self.rules[u.rule];
+            if rule.invalidate.as_ref().is_some_and(|inv| inv.is_match(value)) {
+                continue;
+            }
+            let validated = match rule.validator {
+                Some(v) if !v.accepts(value) => continue,
+                Some(_) => true,
+                None => false,
+            };
+            let (score, context) = match &rule.context {
+                Some(cm) => {
+                    let found = cm.find(text, start, end);
+                    let score = if found.is_empty() { u.score } else { (u.score + cm.boost).min(1.0) };
+                    (score, found)
+                }
+                None => (u.score, Vec::new()),
+            };
+            if score < rule.floor {
+                continue;
+            }
+            hits.push(Hit {
+                rule: u.rule,
+                start,
+                end,
+                score,
+                validated,
+                context,
+            });
+        }
+    }
+}
+
+/// True if every match of the pattern starts with one of a few literals of three or more bytes, so
+/// that its own prefilter skips through text faster than the shared DFA could.
+fn literal_led(hir: &regex_syntax::hir::Hir, regex: &meta::Regex) -> bool {
+    let prefixes = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+    regex.is_accelerated()
+        && prefixes.is_finite()
+        && prefixes.len().is_some_and(|n| n <= 64)
+        && prefixes.min_literal_len().is_some_and(|n| n >= 3)
 }
 
 #[cfg(test)]
@@ -315,8 +320,7 @@ mod tests {
     use super::*;
 
     fn detector(pack: &str) -> RegexDetector {
-        RegexDetector::from_rules(rules::load_sources([(Path::new("t.toml"), pack)]).unwrap())
-            .unwrap()
+        RegexDetector::from_rules(rules::load_sources([(Path::new("t.toml"), pack)]).unwrap()).unwrap()
     }
 
     fn found(d: &RegexDetector, text: &str) -> Vec<(String, String, f32, bool)> {
@@ -324,14 +328,7 @@ mod tests {
             .detect(text)
             .unwrap()
             .into_iter()
-            .map(|f| {
-                (
-                    f.rule_id,
-                    text[f.start..f.end].to_string(),
-                    f.score,
-                    f.validated,
-                )
-            })
+            .map(|f| (f.rule_id, text[f.start..f.end].to_string(), f.score, f.validated))
             .collect();
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         v
@@ -377,10 +374,7 @@ score = 1.0
     #[test]
     fn validators_context_and_invalidation() {
         let d = detector(PACK);
-        let out = found(
-            &d,
-            "card 4111111111111111, bad 4111111111111112, acct 12345678, n 87654321, acct 00000000",
-        );
+        let out = found(&d, "card 4111111111111111, bad 4111111111111112, acct 12345678, n 87654321, acct 00000000");
         assert_eq!(
             out,
             vec![
@@ -397,15 +391,39 @@ score = 1.0
     }
 
     #[test]
+    fn thresholds_drop_low_scores_and_gate_by_context() {
+        let d = detector(PACK).with_thresholds(0.5, &HashMap::new()).unwrap();
+        let text = format!("acct 12345678, {} 87654321 and 4111111111111111", "word ".repeat(300));
+        let out = found(&d, &text);
+        assert_eq!(
+            out,
+            vec![("acct".into(), "12345678".into(), 0.6, false), ("card".into(), "4111111111111111".into(), 0.9, true)]
+        );
+        // A per-type threshold under the base score reports context-free matches again.
+        let low = [("ACCOUNT_NUMBER".to_string(), 0.05)].into_iter().collect();
+        let d = detector(PACK).with_thresholds(0.5, &low).unwrap();
+        assert_eq!(found(&d, &text).len(), 4);
+        // A threshold nothing can reach disables the rule.
+        let high = [("CREDIT_CARD".to_string(), 0.95)].into_iter().collect();
+        let d = detector(PACK).with_thresholds(0.5, &high).unwrap();
+        assert!(found(&d, &text).iter().all(|f| f.0 != "card"));
+    }
+
+    #[test]
+    fn context_after_the_match_counts_across_long_gaps_of_events() {
+        let pack = PACK.replace("before = 2\nafter = 0", "before = 0\nafter = 2");
+        let d = detector(&pack).with_thresholds(0.5, &HashMap::new()).unwrap();
+        let text = format!("{} 12345678 (acct) {}", "1 ".repeat(2000), "2 ".repeat(2000));
+        assert_eq!(found(&d, &text), vec![("acct".into(), "12345678".into(), 0.6, false)]);
+    }
+
+    #[test]
     fn value_groups_and_adjacent_values() {
         let d = detector(PACK);
         let out = found(&d, "PASSWORD=hunter2;password=s3cret");
         assert_eq!(
             out,
-            vec![
-                ("pwd".into(), "hunter2".into(), 0.8, false),
-                ("pwd".into(), "s3cret".into(), 0.8, false)
-            ]
+            vec![("pwd".into(), "hunter2".into(), 0.8, false), ("pwd".into(), "s3cret".into(), 0.8, false)]
         );
     }
 
@@ -419,29 +437,23 @@ score = 1.0
     }
 
     #[test]
-    fn matches_near_chunk_boundaries_are_found_once() {
+    fn repeated_and_overlapping_candidates_are_found_once_each() {
         let d = detector(PACK);
-        for pad in [
-            CHUNK_BYTES - 10,
-            CHUNK_BYTES - 1,
-            CHUNK_BYTES,
-            CHUNK_BYTES + 3,
-        ] {
-            let text = format!("{}\nacct 12345678\nacct 23456789", "x".repeat(pad));
-            let out = found(&d, &text);
-            assert_eq!(out.len(), 2, "pad {pad}: {out:?}");
-            assert!(out.iter().all(|o| o.2 == 0.6));
-        }
+        let text = "acct 12345678 acct 23456789\nacct 34567890";
+        let out = found(&d, text);
+        assert_eq!(out.len(), 3, "{out:?}");
+        assert!(out.iter().all(|o| o.2 == 0.6));
     }
 
     #[test]
-    fn line_chunks_cover_the_text_at_line_ends() {
-        let text = "a\nbb\nccc\n\nddddd";
-        let chunks: Vec<_> = LineChunks::new(text, 2).collect();
-        assert_eq!(chunks, vec![0..5, 5..9, 9..15]);
-        assert_eq!(LineChunks::new("", 4).count(), 0);
-        let text = "é".repeat(10);
-        let chunks: Vec<_> = LineChunks::new(&text, 3).collect();
-        assert_eq!(chunks, vec![0..20]);
+    fn literal_led_patterns_are_recognised() {
+        let check = |re: &str| {
+            let p = rules::compile_pattern(re).unwrap();
+            literal_led(&p.hir, &p.regex)
+        };
+        assert!(check(r"(?-u:\b)(?:AKIA|ASIA)[A-Z0-9]{16}(?-u:\b)"));
+        assert!(check(r"(?-u:\b)ghp_[A-Za-z0-9]{36}"));
+        assert!(!check(r"(?-u:\b)[0-9]{9}(?-u:\b)"));
+        assert!(!check(r"(?-u:\b)[0-9]{3}-[0-9]{2}-[0-9]{4}(?-u:\b)"));
     }
 }

@@ -40,6 +40,14 @@ impl ContextMatcher {
         }
     }
 
+    /// How many bytes before a value's start, and after its end, the windows can reach.
+    pub fn reach_bytes(&self) -> (usize, usize) {
+        match self.unit {
+            WindowUnit::Words => (self.before * MAX_WORD_BYTES, self.after * MAX_WORD_BYTES),
+            WindowUnit::Chars => (self.before * 4, self.after * 4),
+        }
+    }
+
     /// The context words (as written in the rule) found in the windows around `start..end`, a byte
     /// span of `text`. Empty when none is found; allocates only when some are.
     pub fn find(&self, text: &str, start: usize, end: usize) -> Vec<String> {
