@@ -83,7 +83,12 @@ fn reported(findings: Vec<Finding>) -> Vec<(String, usize, usize, String)> {
 fn assert_gating_is_invisible(text: &str) {
     let gated = reported(detector().detect(text).unwrap());
     let all = reported(ungated_detector().detect(text).unwrap());
-    assert_eq!(gated, all, "in {:?}", text.chars().take(200).collect::<String>());
+    assert_eq!(
+        gated,
+        all,
+        "in {:?}",
+        text.chars().take(200).collect::<String>()
+    );
 }
 
 fn describe(text: &str, findings: &[Finding]) -> String {
@@ -251,21 +256,33 @@ fn every_pack_passes_its_examples_and_every_rule_has_one() {
 fn gating_is_invisible_on_the_examples_run_together() {
     let dir = rules_dir().join("examples");
     let mut texts = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     for f in files {
         let examples: Examples = toml::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         texts.extend(examples.positive.into_iter().map(|p| p.text));
         texts.extend(examples.negative.into_iter().map(|n| n.text));
     }
-    for (round, gap) in [" ", " and then ", "\n", " lorem ipsum dolor sit amet 42 "].iter().enumerate() {
+    for (round, gap) in [" ", " and then ", "\n", " lorem ipsum dolor sit amet 42 "]
+        .iter()
+        .enumerate()
+    {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         let mut x = 2_654_435_761usize.wrapping_mul(round + 1);
         for i in (1..order.len()).rev() {
-            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             order.swap(i, (x >> 33) % (i + 1));
         }
-        let joined = order.iter().map(|&i| texts[i].as_str()).collect::<Vec<_>>().join(gap);
+        let joined = order
+            .iter()
+            .map(|&i| texts[i].as_str())
+            .collect::<Vec<_>>()
+            .join(gap);
         assert_gating_is_invisible(&joined);
     }
 }
@@ -369,12 +386,17 @@ fn hostile_inputs_finish_with_well_formed_findings() {
     for (name, text) in &cases {
         let findings = d.detect(text).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_well_formed(text, &findings);
-        let all = ungated_detector().detect(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let all = ungated_detector()
+            .detect(text)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_well_formed(text, &all);
     }
     // Linear, not quadratic: the ZIP-like input yields one ZIP candidate per number, nothing more.
     let zips = ungated_detector().detect(&cases[2].1).unwrap();
-    assert_eq!(zips.iter().filter(|f| f.rule_id == "zip-code").count(), 100_000);
+    assert_eq!(
+        zips.iter().filter(|f| f.rule_id == "zip-code").count(),
+        100_000
+    );
 }
 
 #[test]

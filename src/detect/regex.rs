@@ -1,12 +1,12 @@
 //! The regex detector: runs the rule packs in `rules/` over a text.
 //!
-//! Speed comes from touching each byte of the text about once. Patterns that begin with a rare
-//! literal (`AKIA`, `ghp_`, `-----BEGIN`, ...) run on their own, skipping through the text with
-//! their literal prefilter. All other patterns are compiled into one multi-pattern lazy DFA
-//! ([`scan`]) that reports where each pattern's matches end in a single pass; only there is the
-//! pattern itself run, on a window as long as its longest match. A by-context rule that cannot
-//! reach the reporting threshold without context is not even verified unless one of its context
-//! words appears near the match.
+//! Speed comes from touching each byte of the text about once. Every pattern with a longest match is
+//! compiled, with the context words of by-context rules, into one multi-pattern lazy DFA ([`scan`])
+//! that reports where each pattern's matches end in a single pass; only there is the pattern itself
+//! run, on a window as long as its longest match. A by-context rule that cannot reach the reporting
+//! threshold without context is not even verified unless one of its context words appears near the
+//! match. The few patterns without a longest match (a PEM block, a URL, a JWT) run on their own;
+//! each starts with a literal (`-----BEGIN`, `http`, `eyJ`) that its prefilter skips to.
 //!
 //! Each match then goes through its rule: invalidation patterns, the validator, and context words,
 //! cheapest first; only findings at or above the threshold are allocated and reported.
@@ -20,7 +20,6 @@ use std::path::Path;
 use regex_automata::meta;
 use regex_automata::util::captures::Captures;
 use regex_automata::Input;
-use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 use self::context::ContextMatcher;
 use self::scan::Scanner;
@@ -51,7 +50,11 @@ impl RegexDetector {
     /// Reports only findings scoring at least the threshold of their entity type (`thresholds`,
     /// else `min_score`), the same filter the pipeline's merge step applies. Knowing it lets the
     /// detector skip by-context rules wherever none of their context words is near.
-    pub fn with_thresholds(self, min_score: f32, thresholds: &HashMap<String, f32>) -> Result<Self, DetectError> {
+    pub fn with_thresholds(
+        self,
+        min_score: f32,
+        thresholds: &HashMap<String, f32>,
+    ) -> Result<Self, DetectError> {
         let floor = |entity: &str| thresholds.get(entity).copied().unwrap_or(min_score);
         let engine = Engine::build(&self.rules, &floor)?;
         Ok(RegexDetector {
@@ -80,7 +83,7 @@ impl Detector for RegexDetector {
 struct Engine {
     rules: Vec<RuleRun>,
     patterns: Vec<PatternRun>,
-    /// Patterns that run on their own over the whole text (literal-led, unbounded or multi-line).
+    /// Patterns without a longest match, which run on their own over the whole text.
     direct: Vec<usize>,
     /// The multi-pattern DFA over every other pattern; `None` when there are none.
     scanner: Option<Scanner>,
@@ -150,7 +153,7 @@ impl Engine {
                         max_len: p.compiled.hir.properties().maximum_len(),
                         uses: Vec::new(),
                     });
-                    hirs.push((p.compiled.hir.clone(), p.compiled.crosses_lines));
+                    hirs.push(p.compiled.hir.clone());
                     patterns.len() - 1
                 });
                 patterns[at].uses.push(u);
@@ -166,9 +169,8 @@ impl Engine {
         }
         let mut direct = Vec::new();
         let mut scanned = Vec::new();
-        for (pi, (hir, crosses_lines)) in hirs.iter().enumerate() {
-            let p = &patterns[pi];
-            if *crosses_lines || p.max_len.is_none() || literal_led(hir, &p.regex) {
+        for (pi, hir) in hirs.iter().enumerate() {
+            if patterns[pi].max_len.is_none() {
                 direct.push(pi);
             } else {
                 scanned.push((pi, hir));
@@ -202,7 +204,9 @@ impl Engine {
                 .cmp(&(b.rule, b.start, b.end))
                 .then(b.score.total_cmp(&a.score))
         });
-        hits.dedup_by(|later, kept| (later.rule, later.start, later.end) == (kept.rule, kept.start, kept.end));
+        hits.dedup_by(|later, kept| {
+            (later.rule, later.start, later.end) == (kept.rule, kept.start, kept.end)
+        });
         Ok(hits
             .into_iter()
             .map(|h| {
@@ -274,7 +278,11 @@ impl Engine {
         let value = &text[start..end];
         for u in &p.uses {
             let rule = &self.rules[u.rule];
-            if rule.invalidate.as_ref().is_some_and(|inv| inv.is_match(value)) {
+            if rule
+                .invalidate
+                .as_ref()
+                .is_some_and(|inv| inv.is_match(value))
+            {
                 continue;
             }
             let validated = match rule.validator {
@@ -285,7 +293,11 @@ impl Engine {
             let (score, context) = match &rule.context {
                 Some(cm) => {
                     let found = cm.find(text, start, end);
-                    let score = if found.is_empty() { u.score } else { (u.score + cm.boost).min(1.0) };
+                    let score = if found.is_empty() {
+                        u.score
+                    } else {
+                        (u.score + cm.boost).min(1.0)
+                    };
                     (score, found)
                 }
                 None => (u.score, Vec::new()),
@@ -305,22 +317,13 @@ impl Engine {
     }
 }
 
-/// True if every match of the pattern starts with one of a few literals of three or more bytes, so
-/// that its own prefilter skips through text faster than the shared DFA could.
-fn literal_led(hir: &regex_syntax::hir::Hir, regex: &meta::Regex) -> bool {
-    let prefixes = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
-    regex.is_accelerated()
-        && prefixes.is_finite()
-        && prefixes.len().is_some_and(|n| n <= 64)
-        && prefixes.min_literal_len().is_some_and(|n| n >= 3)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn detector(pack: &str) -> RegexDetector {
-        RegexDetector::from_rules(rules::load_sources([(Path::new("t.toml"), pack)]).unwrap()).unwrap()
+        RegexDetector::from_rules(rules::load_sources([(Path::new("t.toml"), pack)]).unwrap())
+            .unwrap()
     }
 
     fn found(d: &RegexDetector, text: &str) -> Vec<(String, String, f32, bool)> {
@@ -328,7 +331,14 @@ mod tests {
             .detect(text)
             .unwrap()
             .into_iter()
-            .map(|f| (f.rule_id, text[f.start..f.end].to_string(), f.score, f.validated))
+            .map(|f| {
+                (
+                    f.rule_id,
+                    text[f.start..f.end].to_string(),
+                    f.score,
+                    f.validated,
+                )
+            })
             .collect();
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         v
@@ -374,7 +384,10 @@ score = 1.0
     #[test]
     fn validators_context_and_invalidation() {
         let d = detector(PACK);
-        let out = found(&d, "card 4111111111111111, bad 4111111111111112, acct 12345678, n 87654321, acct 00000000");
+        let out = found(
+            &d,
+            "card 4111111111111111, bad 4111111111111112, acct 12345678, n 87654321, acct 00000000",
+        );
         assert_eq!(
             out,
             vec![
@@ -392,12 +405,20 @@ score = 1.0
 
     #[test]
     fn thresholds_drop_low_scores_and_gate_by_context() {
-        let d = detector(PACK).with_thresholds(0.5, &HashMap::new()).unwrap();
-        let text = format!("acct 12345678, {} 87654321 and 4111111111111111", "word ".repeat(300));
+        let d = detector(PACK)
+            .with_thresholds(0.5, &HashMap::new())
+            .unwrap();
+        let text = format!(
+            "acct 12345678, {} 87654321 and 4111111111111111",
+            "word ".repeat(300)
+        );
         let out = found(&d, &text);
         assert_eq!(
             out,
-            vec![("acct".into(), "12345678".into(), 0.6, false), ("card".into(), "4111111111111111".into(), 0.9, true)]
+            vec![
+                ("acct".into(), "12345678".into(), 0.6, false),
+                ("card".into(), "4111111111111111".into(), 0.9, true)
+            ]
         );
         // A per-type threshold under the base score reports context-free matches again.
         let low = [("ACCOUNT_NUMBER".to_string(), 0.05)].into_iter().collect();
@@ -412,9 +433,18 @@ score = 1.0
     #[test]
     fn context_after_the_match_counts_across_long_gaps_of_events() {
         let pack = PACK.replace("before = 2\nafter = 0", "before = 0\nafter = 2");
-        let d = detector(&pack).with_thresholds(0.5, &HashMap::new()).unwrap();
-        let text = format!("{} 12345678 (acct) {}", "1 ".repeat(2000), "2 ".repeat(2000));
-        assert_eq!(found(&d, &text), vec![("acct".into(), "12345678".into(), 0.6, false)]);
+        let d = detector(&pack)
+            .with_thresholds(0.5, &HashMap::new())
+            .unwrap();
+        let text = format!(
+            "{} 12345678 (acct) {}",
+            "1 ".repeat(2000),
+            "2 ".repeat(2000)
+        );
+        assert_eq!(
+            found(&d, &text),
+            vec![("acct".into(), "12345678".into(), 0.6, false)]
+        );
     }
 
     #[test]
@@ -423,7 +453,10 @@ score = 1.0
         let out = found(&d, "PASSWORD=hunter2;password=s3cret");
         assert_eq!(
             out,
-            vec![("pwd".into(), "hunter2".into(), 0.8, false), ("pwd".into(), "s3cret".into(), 0.8, false)]
+            vec![
+                ("pwd".into(), "hunter2".into(), 0.8, false),
+                ("pwd".into(), "s3cret".into(), 0.8, false)
+            ]
         );
     }
 
@@ -443,17 +476,5 @@ score = 1.0
         let out = found(&d, text);
         assert_eq!(out.len(), 3, "{out:?}");
         assert!(out.iter().all(|o| o.2 == 0.6));
-    }
-
-    #[test]
-    fn literal_led_patterns_are_recognised() {
-        let check = |re: &str| {
-            let p = rules::compile_pattern(re).unwrap();
-            literal_led(&p.hir, &p.regex)
-        };
-        assert!(check(r"(?-u:\b)(?:AKIA|ASIA)[A-Z0-9]{16}(?-u:\b)"));
-        assert!(check(r"(?-u:\b)ghp_[A-Za-z0-9]{36}"));
-        assert!(!check(r"(?-u:\b)[0-9]{9}(?-u:\b)"));
-        assert!(!check(r"(?-u:\b)[0-9]{3}-[0-9]{2}-[0-9]{4}(?-u:\b)"));
     }
 }

@@ -27,7 +27,7 @@ impl ContextMatcher {
     pub fn new(c: &Context) -> Self {
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostLongest)
             .build(&c.words)
             .expect("context word lists are small enough for an automaton");
         ContextMatcher {
@@ -67,11 +67,20 @@ impl ContextMatcher {
             if window.is_empty() {
                 continue;
             }
-            for m in self.automaton.find_overlapping_iter(&bytes[window.clone()]) {
-                let (s, e) = (window.start + m.start(), window.start + m.end());
+            let mut at = window.start;
+            while let Some(m) = self
+                .automaton
+                .find(aho_corasick::Input::new(bytes).range(at..window.end))
+            {
                 let word = &self.words[m.pattern().as_usize()];
-                if whole_word(bytes, s, e) && !found.iter().any(|w| w == word) {
-                    found.push(word.clone());
+                if whole_word(bytes, m.start(), m.end()) {
+                    if !found.iter().any(|w| w == word) {
+                        found.push(word.clone());
+                    }
+                    at = m.end();
+                } else {
+                    // Part of a longer word; a context word may still start inside it.
+                    at = m.start() + 1;
                 }
             }
         }
@@ -79,10 +88,11 @@ impl ContextMatcher {
     }
 }
 
-/// Bytes that make up words: ASCII letters and digits, and everything non-ASCII (letters of other
-/// scripts), so that "mrn" inside "mrnábc" is not a whole word.
+/// Bytes that make up words: ASCII letters, digits and `_` (as in a regex `\w`), and everything
+/// non-ASCII (letters of other scripts), so that "mrn" inside "mrnábc" or "x_mrn" is not a whole
+/// word.
 fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b >= 0x80
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
 /// True if `s..e` is not part of a longer word (checked only at ends that are word bytes, so a

@@ -1,8 +1,8 @@
-//! One pass over the text for all patterns that have no rare literal to skip to.
+//! One pass over the text for every pattern with a longest match.
 //!
-//! Running fifty patterns one after another means fifty passes; a set that only says which
+//! Running eighty patterns one after another means eighty passes; a set that only says which
 //! patterns match somewhere still leaves each of them to be run over the text. Instead, one lazy
-//! DFA compiled from every such pattern (match kind "all", overlapping search) reports each
+//! DFA compiled from all of them (match kind "all", overlapping search) reports each
 //! `(pattern, end offset)` where a match ends, in one pass. At each reported end the pattern is run
 //! on a window as long as its longest match, which finds the exact span (leftmost-first, as a plain
 //! search would). Reports inside a match already found are skipped, so every byte is examined a
@@ -32,7 +32,8 @@ const CACHE_BYTES: usize = 16 << 20;
 /// The longest context word, in bytes, counted when deciding how far a trigger may end from a match.
 const MAX_CONTEXT_WORD_BYTES: usize = 64;
 
-type CacheFactory = Box<dyn Fn() -> Cache + Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>;
+type CacheFactory =
+    Box<dyn Fn() -> Cache + Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>;
 
 pub(super) struct Scanner {
     dfa: DFA,
@@ -86,14 +87,24 @@ impl Scanner {
             gated[pi] = true;
             let max_len = p.max_len.expect("scanned patterns are bounded");
             for u in &p.uses {
-                let cm = runs[u.rule].context.as_ref().expect("a use that needs context has context words");
+                let cm = runs[u.rule]
+                    .context
+                    .as_ref()
+                    .expect("a use that needs context has context words");
                 let (before, after) = cm.reach_bytes();
                 let trigger = match trigger_of_rule[u.rule] {
                     Some(t) => t,
                     None => {
-                        let words = &rules[u.rule].context.as_ref().expect("rule with context").words;
+                        let words = &rules[u.rule]
+                            .context
+                            .as_ref()
+                            .expect("rule with context")
+                            .words;
                         hirs.push(trigger_hir(words)?);
-                        let t = targets.iter().filter(|t| matches!(t, Target::Trigger(_))).count();
+                        let t = targets
+                            .iter()
+                            .filter(|t| matches!(t, Target::Trigger(_)))
+                            .count();
                         targets.push(Target::Trigger(t));
                         trigger_of_rule[u.rule] = Some(t);
                         t
@@ -109,7 +120,11 @@ impl Scanner {
         let nfa = thompson::Compiler::new()
             .configure(thompson::Config::new().which_captures(thompson::WhichCaptures::None))
             .build_many_from_hir(&hirs)
-            .map_err(|e| DetectError::Config(format!("regex rule packs: the combined automaton cannot be built: {e}")))?;
+            .map_err(|e| {
+                DetectError::Config(format!(
+                    "regex rule packs: the combined automaton cannot be built: {e}"
+                ))
+            })?;
         let dfa = DFA::builder()
             .configure(
                 DFA::config()
@@ -118,7 +133,11 @@ impl Scanner {
                     .minimum_cache_clear_count(None),
             )
             .build_from_nfa(nfa)
-            .map_err(|e| DetectError::Config(format!("regex rule packs: the combined automaton cannot be built: {e}")))?;
+            .map_err(|e| {
+                DetectError::Config(format!(
+                    "regex rule packs: the combined automaton cannot be built: {e}"
+                ))
+            })?;
         let factory_dfa = dfa.clone();
         let factory: CacheFactory = Box::new(move || factory_dfa.create_cache());
         let trigger_rules = trigger_of_rule.iter().flatten().count();
@@ -135,7 +154,12 @@ impl Scanner {
     }
 
     /// Finds every match of the scanned patterns in `text`, judging each with `engine`.
-    pub(super) fn scan(&self, engine: &Engine, text: &str, hits: &mut Vec<Hit>) -> Result<(), DetectError> {
+    pub(super) fn scan(
+        &self,
+        engine: &Engine,
+        text: &str,
+        hits: &mut Vec<Hit>,
+    ) -> Result<(), DetectError> {
         let mut cache = self.caches.get();
         let input = Input::new(text);
         let mut state = OverlappingState::start();
@@ -143,11 +167,7 @@ impl Scanner {
             engine,
             text,
             resume: vec![0; engine.patterns.len()],
-            caps: engine
-                .patterns
-                .iter()
-                .map(|p| p.value_group.map(|_| p.regex.create_captures()))
-                .collect(),
+            caps: engine.patterns.iter().map(|_| None).collect(),
         };
         let mut triggers: Vec<VecDeque<usize>> = vec![VecDeque::new(); self.trigger_rules];
         let mut waiting: VecDeque<(usize, usize)> = VecDeque::new();
@@ -155,7 +175,9 @@ impl Scanner {
             self.dfa
                 .try_search_overlapping_fwd(&mut cache, &input, &mut state)
                 .map_err(|e| DetectError::Config(format!("regex scan could not complete: {e}")))?;
-            let Some(found) = state.get_match() else { break };
+            let Some(found) = state.get_match() else {
+                break;
+            };
             let end = found.offset();
             while let Some(&(pi, at)) = waiting.front() {
                 if at + self.horizon >= end {
@@ -193,7 +215,14 @@ impl Scanner {
     }
 
     /// Verifies a gated report if a trigger of one of its rules is within reach.
-    fn decide(&self, pass: &mut Pass<'_>, triggers: &[VecDeque<usize>], pi: usize, end: usize, hits: &mut Vec<Hit>) {
+    fn decide(
+        &self,
+        pass: &mut Pass<'_>,
+        triggers: &[VecDeque<usize>],
+        pi: usize,
+        end: usize,
+        hits: &mut Vec<Hit>,
+    ) {
         if end <= pass.resume[pi] {
             return;
         }
@@ -222,11 +251,18 @@ impl Pass<'_> {
     /// found first that end earlier (ones whose own report was not verified, because no trigger
     /// was near them) are judged too, and the search goes on to the one reported here.
     fn verify(&mut self, pi: usize, end: usize, hits: &mut Vec<Hit>) {
-        let max_len = self.engine.patterns[pi].max_len.expect("scanned patterns are bounded");
+        let p = &self.engine.patterns[pi];
+        let max_len = p.max_len.expect("scanned patterns are bounded");
         let mut from = self.resume[pi].max(end.saturating_sub(max_len));
         let to = (end + max_len).min(self.text.len());
+        let mut caps = p
+            .value_group
+            .map(|_| self.caps[pi].get_or_insert_with(|| p.regex.create_captures()));
         while from < end {
-            match self.engine.find(pi, self.text, from, to, self.caps[pi].as_mut(), hits) {
+            match self
+                .engine
+                .find(pi, self.text, from, to, caps.as_deref_mut(), hits)
+            {
                 Some(next) => from = next,
                 None => break,
             }
@@ -235,10 +271,28 @@ impl Pass<'_> {
     }
 }
 
-/// A pattern matching any of a rule's context words, ASCII case-insensitively. It may match inside
-/// longer words: it only decides whether the exact context check is worth running.
+/// A pattern matching any of a rule's context words, ASCII case-insensitively, with an ASCII word
+/// boundary at each end that is a word character. It matches wherever the exact (whole-word)
+/// context check could succeed, and possibly more: it only decides whether that check is worth
+/// running.
 fn trigger_hir(words: &[String]) -> Result<Hir, DetectError> {
-    let alternatives: Vec<String> = words.iter().map(|w| regex_syntax::escape(w)).collect();
+    let is_word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let alternatives: Vec<String> = words
+        .iter()
+        .map(|w| {
+            let lead = if is_word(w.bytes().next()) {
+                r"(?-u:\b)"
+            } else {
+                ""
+            };
+            let trail = if is_word(w.bytes().last()) {
+                r"(?-u:\b)"
+            } else {
+                ""
+            };
+            format!("{lead}{}{trail}", regex_syntax::escape(w))
+        })
+        .collect();
     let source = format!("(?i:{})", alternatives.join("|"));
     regex_syntax::Parser::new()
         .parse(&source)

@@ -1,16 +1,15 @@
 //! Compiling one rule pattern, with the checks that keep scanning fast and its results well defined.
 //!
-//! The regex crate family guarantees linear time, but three things a pattern author can easily get
+//! The regex crate family guarantees linear time, but two things a pattern author can easily get
 //! wrong still matter here:
-//! - a Unicode word boundary (`\b`) makes the lazy DFA give up on any non-ASCII byte and fall back
-//!   to a much slower engine, so patterns must spell it `(?-u:\b)`;
-//! - a pattern that can match the empty string would report empty findings;
-//! - a pattern that can match a line break cannot be run line by line behind the prefilter, so it is
-//!   marked to run over the whole text instead (correct, but slower unless it starts with a literal).
+//! - a Unicode word boundary (`\b`) makes the lazy DFA give up on any non-ASCII byte (the shared
+//!   scanning DFA would fail, and a pattern on its own would fall back to a much slower engine), so
+//!   patterns must spell it `(?-u:\b)`;
+//! - a pattern that can match the empty string would report empty findings.
 
 use regex_automata::meta;
 use regex_automata::util::syntax;
-use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::hir::Hir;
 
 /// The name of the capture group that, when present, is the reported value (the rest of the match
 /// is context, e.g. `password=` before a password).
@@ -23,8 +22,6 @@ pub struct CompiledPattern {
     pub regex: meta::Regex,
     /// Index of the `value` capture group, if the pattern has one.
     pub value_group: Option<usize>,
-    /// True if a match can contain `\n`: such patterns run over the whole text, not per line.
-    pub crosses_lines: bool,
 }
 
 /// Parses, checks and compiles `source`; the error is a plain sentence for the rule-pack author.
@@ -51,32 +48,11 @@ pub fn compile(source: &str) -> Result<CompiledPattern, String> {
     let value_group = regex
         .group_info()
         .to_index(regex_automata::PatternID::ZERO, VALUE_GROUP);
-    let crosses_lines = can_match_newline(&hir);
     Ok(CompiledPattern {
         hir,
         regex,
         value_group,
-        crosses_lines,
     })
-}
-
-/// True if some string matched by `hir` contains a `\n` byte.
-fn can_match_newline(hir: &Hir) -> bool {
-    match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => false,
-        HirKind::Literal(lit) => lit.0.contains(&b'\n'),
-        HirKind::Class(Class::Unicode(c)) => c
-            .ranges()
-            .iter()
-            .any(|r| r.start() <= '\n' && '\n' <= r.end()),
-        HirKind::Class(Class::Bytes(c)) => c
-            .ranges()
-            .iter()
-            .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
-        HirKind::Repetition(r) => r.max != Some(0) && can_match_newline(&r.sub),
-        HirKind::Capture(c) => can_match_newline(&c.sub),
-        HirKind::Concat(subs) | HirKind::Alternation(subs) => subs.iter().any(can_match_newline),
-    }
 }
 
 #[cfg(test)]
@@ -87,7 +63,6 @@ mod tests {
     fn accepts_ascii_boundaries_and_finds_value_group() {
         let p = compile(r"(?-u:\b)pwd=(?P<value>[a-z]{3,8})").unwrap();
         assert!(p.value_group.is_some());
-        assert!(!p.crosses_lines);
         assert!(compile(r"(?-u:\b)[0-9]{5}(?-u:\b)")
             .unwrap()
             .value_group
@@ -100,27 +75,5 @@ mod tests {
         assert!(compile(r"[0-9]*").unwrap_err().contains("empty string"));
         assert!(compile(r"[0-9").unwrap_err().starts_with("invalid regex"));
         assert!(compile(r"(a)\1").unwrap_err().starts_with("invalid regex"));
-    }
-
-    #[test]
-    fn detects_patterns_that_cross_lines() {
-        for p in [
-            r"a\sb",
-            r"a(?s:.)b",
-            r"a[^x]b",
-            "a\nb",
-            r"-----BEGIN(?:\r?\n[A-Z]+)*",
-        ] {
-            assert!(compile(p).unwrap().crosses_lines, "{p}");
-        }
-        for p in [
-            r"a[ \t]b",
-            r"a.b",
-            r"a[^\s]b",
-            r"(?m:^)ab(?m:$)",
-            r"a\n{0}b",
-        ] {
-            assert!(!compile(p).unwrap().crosses_lines, "{p}");
-        }
     }
 }
