@@ -116,6 +116,12 @@ struct Use {
     needs_context: bool,
 }
 
+/// Where a match found by [`Engine::find`] ends, and where the next match may start.
+struct Found {
+    end: usize,
+    resume: usize,
+}
+
 /// A match that passed its rule, before it becomes a [`Finding`].
 struct Hit {
     rule: usize,
@@ -231,44 +237,51 @@ impl Engine {
         let mut caps = p.value_group.map(|_| p.regex.create_captures());
         let mut at = 0;
         while at < text.len() {
-            let Some(next) = self.find(pi, text, at, text.len(), caps.as_mut(), hits) else {
+            let input = Input::new(text).range(at..);
+            let Some(found) = self.find(pi, text, &input, usize::MAX, caps.as_mut(), hits) else {
                 break;
             };
-            at = next;
+            at = found.resume;
         }
     }
 
-    /// Finds the leftmost match of pattern `pi` starting in `from..to` (look-around sees the whole
-    /// text), judges it, and returns where the next search should start.
+    /// Finds the leftmost-first match of pattern `pi` in `input` (whose look-around sees the whole
+    /// text) and, if it starts at or before `max_start`, judges its value.
     fn find(
         &self,
         pi: usize,
         text: &str,
-        from: usize,
-        to: usize,
+        input: &Input<'_>,
+        max_start: usize,
         caps: Option<&mut Captures>,
         hits: &mut Vec<Hit>,
-    ) -> Option<usize> {
+    ) -> Option<Found> {
         let p = &self.patterns[pi];
-        let input = Input::new(text).range(from..to);
         match (p.value_group, caps) {
             (Some(group), Some(caps)) => {
-                p.regex.search_captures(&input, caps);
-                let m = caps.get_match()?;
-                match caps.get_group(group).filter(|v| !v.is_empty()) {
+                p.regex.search_captures(input, caps);
+                let m = caps.get_match().filter(|m| m.start() <= max_start)?;
+                let resume = match caps.get_group(group).filter(|v| !v.is_empty()) {
                     Some(v) => {
                         self.judge(p, text, v.start, v.end, hits);
                         // Resume right after the value, so trailing context that the pattern
                         // consumed (a delimiter) can lead the next match.
-                        Some(v.end.max(m.start() + 1))
+                        v.end.max(m.start() + 1)
                     }
-                    None => Some(m.end()),
-                }
+                    None => m.end(),
+                };
+                Some(Found {
+                    end: m.end(),
+                    resume,
+                })
             }
             _ => {
-                let m = p.regex.search(&input)?;
+                let m = p.regex.search(input).filter(|m| m.start() <= max_start)?;
                 self.judge(p, text, m.start(), m.end(), hits);
-                Some(m.end())
+                Some(Found {
+                    end: m.end(),
+                    resume: m.end(),
+                })
             }
         }
     }
