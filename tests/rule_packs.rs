@@ -399,6 +399,38 @@ fn hostile_inputs_finish_with_well_formed_findings() {
     );
 }
 
+/// The gateway scans many requests at once with one detector: results must not depend on which
+/// thread (and which pooled automaton cache) ran the scan.
+#[test]
+fn concurrent_scans_agree() {
+    let text = std::fs::read_dir(rules_dir().join("examples"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let expected = reported(detector().detect(&text).unwrap());
+    assert!(
+        expected.len() > 100,
+        "the example files should yield many findings"
+    );
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..5)
+                        .map(|_| reported(detector().detect(&text).unwrap()))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for got in h.join().unwrap() {
+                assert_eq!(got, expected);
+            }
+        }
+    });
+}
+
 #[test]
 fn empty_text_has_no_findings() {
     assert!(detector().detect("").unwrap().is_empty());

@@ -19,7 +19,7 @@ use serde_spanned::Spanned;
 
 use super::validators::{Validator, VALIDATORS};
 use super::{catalog, DetectError};
-pub use pattern::{compile as compile_pattern, CompiledPattern, VALUE_GROUP};
+pub use pattern::CompiledPattern;
 
 /// Context window defaults (Presidio looks 5 words back; a few words ahead catches "123-45-6789 (SSN)").
 const DEFAULT_BEFORE_WORDS: usize = 6;

@@ -5,7 +5,7 @@
 //! window gets the rule's boost. The window is bounded in bytes as well as in words, so one
 //! 100,000-character "word" before every match cannot make scanning quadratic.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use crate::detect::rules::{Context, WindowUnit};
 
@@ -28,6 +28,9 @@ impl ContextMatcher {
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            // Windows are a few dozen bytes: a prefilter's start-up costs more than it saves.
+            .prefilter(false)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&c.words)
             .expect("context word lists are small enough for an automaton");
         ContextMatcher {

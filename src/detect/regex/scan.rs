@@ -32,7 +32,7 @@ use crate::detect::DetectError;
 
 /// Each DFA's transition cache, per thread. With every pattern in one automaton the default (2 MB)
 /// would be cleared often on varied text.
-const CACHE_BYTES: usize = 16 << 20;
+const CACHE_BYTES: usize = 8 << 20;
 
 /// The longest context word, in bytes, counted when deciding how far a trigger may end from a match.
 const MAX_CONTEXT_WORD_BYTES: usize = 64;

@@ -13,7 +13,7 @@ use regex_syntax::hir::Hir;
 
 /// The name of the capture group that, when present, is the reported value (the rest of the match
 /// is context, e.g. `password=` before a password).
-pub const VALUE_GROUP: &str = "value";
+const VALUE_GROUP: &str = "value";
 
 /// A checked, compiled pattern.
 #[derive(Debug, Clone)]
