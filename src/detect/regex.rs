@@ -24,7 +24,7 @@ use regex_automata::Input;
 use self::context::ContextMatcher;
 use self::scan::Scanner;
 use super::rules::{self, Rule};
-use super::validators::Validator;
+use super::validators::{Validator, Verdict};
 use super::{DetectError, Detector, DetectorKind, Finding};
 
 /// Finds PII, PHI and secrets with the regex rules of the packs in a directory.
@@ -298,10 +298,10 @@ impl Engine {
             {
                 continue;
             }
-            let validated = match rule.validator {
-                Some(v) if !v.accepts(value) => continue,
-                Some(_) => true,
-                None => false,
+            let validated = match rule.validator.map(|v| v.check(value)) {
+                Some(Verdict::Invalid) => continue,
+                Some(Verdict::Valid) => true,
+                Some(Verdict::Doubtful) | None => false,
             };
             let (score, context) = match &rule.context {
                 Some(cm) => {

@@ -1,14 +1,38 @@
 //! Checksum and structure validators for regex matches.
 //!
 //! A pattern only says what an identifier looks like; a validator says whether this particular value
-//! can be one. Rule packs name validators (`validator = "luhn"`); a value the validator rejects is
-//! dropped, one it accepts is reported with `validated = true`, which wins ties when overlapping
-//! findings are merged. Validators see only the matched value, work without allocating where they
-//! can, and never panic on any input.
+//! can be one. Rule packs name validators (`validator = "luhn"`); a value the validator finds
+//! invalid is dropped, a valid one is reported with `validated = true`, which wins ties when
+//! overlapping findings are merged. A value that is well-formed but known not to identify anyone
+//! (the SSN printed on a 1938 wallet-card sample) is "doubtful": still reported, at the pattern's
+//! score, but not validated. A privacy gateway errs towards reporting: such numbers are exactly
+//! what people paste when they test it. Validators see only the matched value, work without
+//! allocating where they can, and never panic on any input.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use base64::Engine;
+
+/// What a validator says about a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Passes the check: reported with `validated = true`.
+    Valid,
+    /// Well-formed but known not to identify anyone: reported, not validated.
+    Doubtful,
+    /// Cannot be what the rule looks for: dropped.
+    Invalid,
+}
+
+impl From<bool> for Verdict {
+    fn from(valid: bool) -> Verdict {
+        if valid {
+            Verdict::Valid
+        } else {
+            Verdict::Invalid
+        }
+    }
+}
 
 /// A named check applied to a matched value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,12 +102,12 @@ impl Validator {
             .expect("every validator is listed in VALIDATORS")
     }
 
-    /// True if `value` passes this validator.
-    pub fn accepts(self, value: &str) -> bool {
-        match self {
+    /// This validator's verdict on `value`.
+    pub fn check(self, value: &str) -> Verdict {
+        let valid = match self {
             Validator::Luhn => luhn(value),
             Validator::Npi => npi(value),
-            Validator::UsSsn => us_ssn(value),
+            Validator::UsSsn => return us_ssn(value),
             Validator::UsItin => us_itin(value),
             Validator::Iban => iban(value),
             Validator::AbaRouting => aba_routing(value),
@@ -101,7 +125,8 @@ impl Validator {
                     && value.bytes().any(|b| b.is_ascii_digit())
             }
             Validator::Serial => serial(value),
-        }
+        };
+        Verdict::from(valid)
     }
 }
 
@@ -175,31 +200,30 @@ fn npi(value: &str) -> bool {
     matches!(d[0], 1 | 2) && luhn_valid([8, 0, 8, 4, 0].into_iter().chain(d))
 }
 
-/// Numbers that are SSN-shaped but never identify a person: the Woolworth wallet card number
-/// (078-05-1120), the SSA's own advertising number (219-09-9999), and 123-45-6789, the number
-/// every form and tutorial uses as an example (issued numbers never contain it, and flagging it
-/// would report placeholder text as PII).
-const INVALID_SSNS: &[[u8; 9]] = &[
+/// Numbers that are SSN-shaped but never identify a person: the Woolworth wallet card sample
+/// (078-05-1120), the SSA's own advertising number (219-09-9999), and 123-45-6789, the example on
+/// every form and in every tutorial. They are doubtful, not invalid: see the module comment.
+const EXAMPLE_SSNS: &[[u8; 9]] = &[
     [0, 7, 8, 0, 5, 1, 1, 2, 0],
     [2, 1, 9, 0, 9, 9, 9, 9, 9],
     [1, 2, 3, 4, 5, 6, 7, 8, 9],
 ];
 
-fn us_ssn(value: &str) -> bool {
+fn us_ssn(value: &str) -> Verdict {
     let Some(d) = fixed_digits::<9>(value, b" -.") else {
-        return false;
+        return Verdict::Invalid;
     };
     let area = u16::from(d[0]) * 100 + u16::from(d[1]) * 10 + u16::from(d[2]);
     let group = d[3] * 10 + d[4];
     let serial = d[5..].iter().fold(0u16, |acc, &x| acc * 10 + u16::from(x));
-    let all_same = d.iter().all(|&x| x == d[0]);
-    area != 0
-        && area != 666
-        && area < 900
-        && group != 0
-        && serial != 0
-        && !all_same
-        && !INVALID_SSNS.contains(&d)
+    if area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0 {
+        // The SSA never issues these.
+        return Verdict::Invalid;
+    }
+    if d.iter().all(|&x| x == d[0]) || EXAMPLE_SSNS.contains(&d) {
+        return Verdict::Doubtful;
+    }
+    Verdict::Valid
 }
 
 fn us_itin(value: &str) -> bool {
@@ -411,10 +435,10 @@ mod tests {
 
     fn check(v: Validator, valid: &[&str], invalid: &[&str]) {
         for s in valid {
-            assert!(v.accepts(s), "{} should accept {s:?}", v.name());
+            assert_eq!(v.check(s), Verdict::Valid, "{} on {s:?}", v.name());
         }
         for s in invalid {
-            assert!(!v.accepts(s), "{} should reject {s:?}", v.name());
+            assert_eq!(v.check(s), Verdict::Invalid, "{} on {s:?}", v.name());
         }
     }
 
@@ -477,15 +501,24 @@ mod tests {
                 "987-65-4321",
                 "536-00-1234",
                 "536-22-0000",
-                "078-05-1120",
-                "219-09-9999",
-                "123-45-6789",
-                "111-11-1111",
                 "536-22-123",
                 "536-22-12345",
                 "53a-22-1234",
             ],
         );
+        for example in [
+            "078-05-1120",
+            "219-09-9999",
+            "123-45-6789",
+            "111-11-1111",
+            "888888888",
+        ] {
+            assert_eq!(
+                Validator::UsSsn.check(example),
+                Verdict::Doubtful,
+                "{example}"
+            );
+        }
     }
 
     #[test]
