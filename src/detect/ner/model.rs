@@ -206,6 +206,10 @@ fn build_session(
         .map_err(|e| e.to_string())?
         .with_prepacked_weights(weights)
         .map_err(|e| e.to_string())?
+        // Spinning workers keep cores busy between inferences; on a small machine shared with the
+        // server and the local LLM that slowed a 128-token window under load (benches/ner.rs).
+        .with_config_entry("session.intra_op.allow_spinning", "0")
+        .map_err(|e| e.to_string())?
         .commit_from_file(path)
         .map_err(|e| e.to_string())
 }
