@@ -32,7 +32,8 @@ impl Received {
     fn header(&self, name: &str) -> Option<String> {
         self.head.lines().find_map(|line| {
             let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
+            key.eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_owned())
         })
     }
 }
@@ -54,8 +55,12 @@ impl Upstream {
         tokio::spawn(async move {
             let count = AtomicUsize::new(0);
             loop {
-                let Ok((mut socket, _)) = listener.accept().await else { return };
-                let Some(request) = read_request(&mut socket).await else { continue };
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let Some(request) = read_request(&mut socket).await else {
+                    continue;
+                };
                 log.lock().unwrap().push(request);
                 let index = count.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(script(index, socket));
@@ -99,7 +104,8 @@ async fn read_request(socket: &mut TcpStream) -> Option<Received> {
         .lines()
         .find_map(|line| {
             let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
+            key.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
         })
         .unwrap_or(0);
     while buffer.len() < head_end + length {
@@ -151,7 +157,8 @@ fn chunk_event(content: &str) -> String {
 }
 
 fn request(extra: &str) -> sluice::openai::ChatCompletionRequest {
-    let body = format!(r#"{{"model":"gpt-test","messages":[{{"role":"user","content":"hi"}}]{extra}}}"#);
+    let body =
+        format!(r#"{{"model":"gpt-test","messages":[{{"role":"user","content":"hi"}}]{extra}}}"#);
     parse_request(body.as_bytes()).unwrap()
 }
 
@@ -164,15 +171,23 @@ async fn non_streaming_answers_pass_through_byte_for_byte() {
     std::env::set_var("SLUICE_TEST_HTTP_KEY", "sk-test-secret");
     let backend = upstream.backend(|c| c.api_key_env = Some("SLUICE_TEST_HTTP_KEY".to_owned()));
     let reply = backend.chat(request("")).await.unwrap();
-    let BackendReply::Complete(completion) = reply else { panic!("expected a complete answer") };
+    let BackendReply::Complete(completion) = reply else {
+        panic!("expected a complete answer")
+    };
     assert!(completion.is_verbatim());
     assert_eq!(&completion.to_bytes()[..], COMPLETION.as_bytes());
     assert_eq!(completion.usage().unwrap().total_tokens, 12);
     let received = upstream.received();
     assert_eq!(received.len(), 1);
     assert!(received[0].head.starts_with("POST /v1/chat/completions "));
-    assert_eq!(received[0].header("authorization").as_deref(), Some("Bearer sk-test-secret"));
-    assert!(!format!("{backend:?}").contains("sk-test-secret"), "Debug must not show the key");
+    assert_eq!(
+        received[0].header("authorization").as_deref(),
+        Some("Bearer sk-test-secret")
+    );
+    assert!(
+        !format!("{backend:?}").contains("sk-test-secret"),
+        "Debug must not show the key"
+    );
 }
 
 #[tokio::test]
@@ -213,7 +228,8 @@ async fn the_model_map_renames_the_model() {
     }))
     .await;
     let backend = upstream.backend(|c| {
-        c.model_map.insert("gpt-test".to_owned(), "deployment-7".to_owned());
+        c.model_map
+            .insert("gpt-test".to_owned(), "deployment-7".to_owned());
     });
     backend.chat(request("")).await.unwrap();
     assert_eq!(upstream.received()[0].json()["model"], "deployment-7");
@@ -241,7 +257,9 @@ async fn streaming_passes_events_through_as_they_arrive() {
     .await;
     let backend = upstream.backend(|_| {});
     let reply = backend.chat(request(r#","stream":true"#)).await.unwrap();
-    let BackendReply::Stream(mut stream) = reply else { panic!("expected a stream") };
+    let BackendReply::Stream(mut stream) = reply else {
+        panic!("expected a stream")
+    };
 
     let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
         .await
@@ -256,7 +274,11 @@ async fn streaming_passes_events_through_as_they_arrive() {
         rest.push(event.unwrap());
     }
     assert_eq!(rest.len(), 2);
-    assert_eq!(&rest[0].to_bytes()[..], chunk_event("lo").as_bytes(), "split event rejoined");
+    assert_eq!(
+        &rest[0].to_bytes()[..],
+        chunk_event("lo").as_bytes(),
+        "split event rejoined"
+    );
     assert_eq!(rest[1].item(), &StreamItem::Done);
     assert!(rest.iter().all(|e| e.is_verbatim()));
 }
@@ -266,7 +288,12 @@ async fn retries_on_503_before_the_first_byte_then_succeeds() {
     let upstream = Upstream::start(Arc::new(|index, socket| {
         Box::pin(async move {
             if index < 2 {
-                respond_json(socket, "503 Service Unavailable", r#"{"error":{"message":"warming up"}}"#).await;
+                respond_json(
+                    socket,
+                    "503 Service Unavailable",
+                    r#"{"error":{"message":"warming up"}}"#,
+                )
+                .await;
             } else {
                 respond_json(socket, "200 OK", COMPLETION).await;
             }
@@ -278,13 +305,20 @@ async fn retries_on_503_before_the_first_byte_then_succeeds() {
     assert!(matches!(reply, BackendReply::Complete(_)));
     let received = upstream.received();
     assert_eq!(received.len(), 3);
-    assert_eq!(received[0].body, received[2].body, "the same body is re-sent");
+    assert_eq!(
+        received[0].body, received[2].body,
+        "the same body is re-sent"
+    );
 }
 
 #[tokio::test]
 async fn retries_are_bounded_and_the_last_status_is_kept() {
     let upstream = Upstream::start(Arc::new(|_, socket| {
-        Box::pin(respond_json(socket, "502 Bad Gateway", r#"{"error":{"message":"down"}}"#))
+        Box::pin(respond_json(
+            socket,
+            "502 Bad Gateway",
+            r#"{"error":{"message":"down"}}"#,
+        ))
     }))
     .await;
     let backend = upstream.backend(|c| c.max_retries = 1);
@@ -309,7 +343,9 @@ async fn client_errors_are_not_retried_and_keep_status_and_body() {
     match backend.chat(request("")).await {
         Err(error @ BackendError::Upstream { .. }) => {
             assert_eq!(error.http_status(), 404);
-            let BackendError::Upstream { body: got, .. } = error else { unreachable!() };
+            let BackendError::Upstream { body: got, .. } = error else {
+                unreachable!()
+            };
             assert_eq!(&got[..], body.as_bytes());
         }
         other => panic!("expected Upstream, got {other:?}"),
@@ -330,16 +366,24 @@ async fn no_retry_once_the_stream_has_started() {
     }))
     .await;
     let backend = upstream.backend(|c| c.max_retries = 3);
-    let BackendReply::Stream(mut stream) = backend.chat(request(r#","stream":true"#)).await.unwrap()
+    let BackendReply::Stream(mut stream) =
+        backend.chat(request(r#","stream":true"#)).await.unwrap()
     else {
         panic!("expected a stream")
     };
     let first = stream.next().await.unwrap().unwrap();
     assert!(first.as_chunk().is_some());
     let failure = stream.next().await.expect("the break is reported");
-    assert!(matches!(failure, Err(BackendError::Unavailable { .. })), "{failure:?}");
+    assert!(
+        matches!(failure, Err(BackendError::Unavailable { .. })),
+        "{failure:?}"
+    );
     assert!(stream.next().await.is_none());
-    assert_eq!(upstream.received().len(), 1, "a started stream is never retried");
+    assert_eq!(
+        upstream.received().len(),
+        1,
+        "a started stream is never retried"
+    );
 }
 
 #[tokio::test]
@@ -371,7 +415,8 @@ async fn a_stream_that_stalls_times_out() {
     }))
     .await;
     let backend = upstream.backend(|c| c.read_timeout_secs = 0.3);
-    let BackendReply::Stream(mut stream) = backend.chat(request(r#","stream":true"#)).await.unwrap()
+    let BackendReply::Stream(mut stream) =
+        backend.chat(request(r#","stream":true"#)).await.unwrap()
     else {
         panic!("expected a stream")
     };
@@ -379,7 +424,10 @@ async fn a_stream_that_stalls_times_out() {
     let stalled = tokio::time::timeout(Duration::from_secs(5), stream.next())
         .await
         .expect("the idle timeout fires");
-    assert!(matches!(stalled, Some(Err(BackendError::Timeout))), "{stalled:?}");
+    assert!(
+        matches!(stalled, Some(Err(BackendError::Timeout))),
+        "{stalled:?}"
+    );
 }
 
 #[tokio::test]
@@ -396,7 +444,10 @@ async fn an_unreachable_upstream_is_unavailable_after_retries() {
     };
     let backend = HttpBackend::new("cloud", &config).unwrap();
     let result = backend.chat(request("")).await;
-    assert!(matches!(result, Err(BackendError::Unavailable { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(BackendError::Unavailable { .. })),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
@@ -414,7 +465,9 @@ async fn usage_in_a_stream_reaches_the_probe() {
     .await;
     let backend = upstream.backend(|_| {});
     let BackendReply::Stream(mut stream) = backend
-        .chat(request(r#","stream":true,"stream_options":{"include_usage":true}"#))
+        .chat(request(
+            r#","stream":true,"stream_options":{"include_usage":true}"#,
+        ))
         .await
         .unwrap()
     else {

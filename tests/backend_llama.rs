@@ -56,7 +56,13 @@ fn stream_of(reply: Result<BackendReply, BackendError>) -> ChunkStream {
 }
 
 fn content(response: &ChatCompletionResponse) -> String {
-    response.choices[0].message.content.as_ref().unwrap().text_parts().concat()
+    response.choices[0]
+        .message
+        .content
+        .as_ref()
+        .unwrap()
+        .text_parts()
+        .concat()
 }
 
 const STORY: &str = "Write a long story about a lighthouse keeper and the sea.";
@@ -64,11 +70,21 @@ const STORY: &str = "Write a long story about a lighthouse keeper and the sea.";
 #[tokio::test]
 async fn non_streaming_answer_reports_usage_and_the_local_model() {
     let backend = shared();
-    let response = complete(backend, request("What is the capital of France?", r#","max_tokens":40"#)).await;
+    let response = complete(
+        backend,
+        request("What is the capital of France?", r#","max_tokens":40"#),
+    )
+    .await;
     let usage = response.usage.clone().expect("usage is reported");
     assert!(usage.prompt_tokens > 5, "{usage:?}");
-    assert!(usage.completion_tokens > 0 && usage.completion_tokens <= 40, "{usage:?}");
-    assert_eq!(usage.total_tokens, usage.prompt_tokens + usage.completion_tokens);
+    assert!(
+        usage.completion_tokens > 0 && usage.completion_tokens <= 40,
+        "{usage:?}"
+    );
+    assert_eq!(
+        usage.total_tokens,
+        usage.prompt_tokens + usage.completion_tokens
+    );
     assert_eq!(response.model, "SmolLM2-135M-Instruct.Q4_1");
     assert_eq!(response.object, "chat.completion");
     assert!(response.id.starts_with("chatcmpl-"));
@@ -76,7 +92,10 @@ async fn non_streaming_answer_reports_usage_and_the_local_model() {
     assert!(!text.trim().is_empty());
     assert!(text.contains("Paris"), "{text}");
     let finish = response.choices[0].finish_reason.as_deref();
-    assert!(matches!(finish, Some("stop") | Some("length")), "{finish:?}");
+    assert!(
+        matches!(finish, Some("stop") | Some("length")),
+        "{finish:?}"
+    );
     assert!(backend.on_premise());
 }
 
@@ -91,20 +110,29 @@ async fn streaming_arrives_in_several_chunks_and_matches_the_complete_answer() {
         events.push(event.expect("no stream error"));
     }
     let chunks: Vec<_> = events.iter().filter_map(|e| e.as_chunk()).collect();
-    assert_eq!(chunks[0].choices[0].delta.role, Some(sluice::openai::Role::Assistant));
+    assert_eq!(
+        chunks[0].choices[0].delta.role,
+        Some(sluice::openai::Role::Assistant)
+    );
     let texts: Vec<&str> = chunks
         .iter()
         .filter_map(|c| c.choices.first()?.delta.content.as_deref())
         .filter(|t| !t.is_empty())
         .collect();
-    assert!(texts.len() >= 3, "expected several content chunks, got {texts:?}");
+    assert!(
+        texts.len() >= 3,
+        "expected several content chunks, got {texts:?}"
+    );
     assert_eq!(events.last().unwrap().item(), &StreamItem::Done);
     let finish = chunks
         .iter()
         .find_map(|c| c.choices.first()?.finish_reason.clone())
         .expect("a finish_reason chunk");
     assert_eq!(finish, "length");
-    let usage_chunk = chunks.iter().find(|c| c.usage.is_some()).expect("usage chunk");
+    let usage_chunk = chunks
+        .iter()
+        .find(|c| c.usage.is_some())
+        .expect("usage chunk");
     assert!(usage_chunk.choices.is_empty());
     assert_eq!(usage_chunk.usage.as_ref().unwrap().completion_tokens, 24);
     assert_eq!(probe.get().unwrap().completion_tokens, 24);
@@ -114,7 +142,11 @@ async fn streaming_arrives_in_several_chunks_and_matches_the_complete_answer() {
     }
 
     let whole = complete(backend, request(STORY, r#","max_tokens":24"#)).await;
-    assert_eq!(texts.concat(), content(&whole), "greedy streaming and non-streaming agree");
+    assert_eq!(
+        texts.concat(),
+        content(&whole),
+        "greedy streaming and non-streaming agree"
+    );
 }
 
 #[tokio::test]
@@ -139,7 +171,10 @@ async fn usage_is_probed_even_without_include_usage() {
 #[tokio::test]
 async fn max_tokens_and_max_completion_tokens_are_respected() {
     let backend = shared();
-    for limit in [r#","max_tokens":5"#, r#","max_completion_tokens":5,"max_tokens":50"#] {
+    for limit in [
+        r#","max_tokens":5"#,
+        r#","max_completion_tokens":5,"max_tokens":50"#,
+    ] {
         let response = complete(backend, request(STORY, limit)).await;
         assert_eq!(response.choices[0].finish_reason.as_deref(), Some("length"));
         assert_eq!(response.usage.unwrap().completion_tokens, 5);
@@ -160,9 +195,16 @@ async fn stop_sequences_end_the_answer_without_the_stop_text() {
     let expected = &free[..free.find(&stop).unwrap()];
     for stop_field in [
         format!(r#","stop":{}"#, serde_json::to_string(&stop).unwrap()),
-        format!(r#","stop":["zzzz-never",{}]"#, serde_json::to_string(&stop).unwrap()),
+        format!(
+            r#","stop":["zzzz-never",{}]"#,
+            serde_json::to_string(&stop).unwrap()
+        ),
     ] {
-        let response = complete(backend, request(STORY, &format!(r#","max_tokens":40{stop_field}"#))).await;
+        let response = complete(
+            backend,
+            request(STORY, &format!(r#","max_tokens":40{stop_field}"#)),
+        )
+        .await;
         assert_eq!(content(&response), expected, "stop {stop:?}");
         assert_eq!(response.choices[0].finish_reason.as_deref(), Some("stop"));
     }
@@ -185,9 +227,13 @@ async fn a_prompt_longer_than_the_context_is_a_bad_request() {
 async fn unsupported_requests_are_bad_requests() {
     let backend = shared();
     for extra in [r#","n":2"#, r#","temperature":3"#, r#","max_tokens":0"#] {
-        let body = format!(r#"{{"model":"m","messages":[{{"role":"user","content":"hi"}}]{extra}}}"#);
+        let body =
+            format!(r#"{{"model":"m","messages":[{{"role":"user","content":"hi"}}]{extra}}}"#);
         let result = backend.chat(parse_request(body.as_bytes()).unwrap()).await;
-        assert!(matches!(result, Err(BackendError::BadRequest { .. })), "{extra}: {result:?}");
+        assert!(
+            matches!(result, Err(BackendError::BadRequest { .. })),
+            "{extra}: {result:?}"
+        );
     }
 }
 
@@ -219,7 +265,11 @@ async fn a_full_queue_answers_busy_and_the_queued_request_runs_later() {
     let backend = Arc::new(EmbeddedLlama::load("busy", &config(1, 1)).unwrap());
     let long = r#","max_tokens":600,"stream":true"#;
     // Holds the only slot: nobody reads past the first event, so generation waits on the client.
-    let mut first = stream_of(backend.chat(request("Count from 1 to 300, separated by commas.", long)).await);
+    let mut first = stream_of(
+        backend
+            .chat(request("Count from 1 to 300, separated by commas.", long))
+            .await,
+    );
     first.next().await.unwrap().unwrap();
     wait_for("the first request to run", || backend.load().active == 1).await;
 
@@ -233,20 +283,31 @@ async fn a_full_queue_answers_busy_and_the_queued_request_runs_later() {
         Err(BackendError::Busy { retry_after }) => assert!(retry_after >= Duration::from_secs(1)),
         other => panic!("expected Busy, got {other:?}"),
     }
-    assert_eq!(backend.load().active, 1, "the first request still holds the slot");
+    assert_eq!(
+        backend.load().active,
+        1,
+        "the first request still holds the slot"
+    );
 
     drop(first);
     let served = tokio::time::timeout(Duration::from_secs(60), queued)
         .await
         .expect("the queued request is served once the slot frees")
         .unwrap();
-    assert!(matches!(served, Ok(BackendReply::Complete(_))), "{served:?}");
+    assert!(
+        matches!(served, Ok(BackendReply::Complete(_))),
+        "{served:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_a_stream_stops_generation_and_frees_the_slot() {
     let backend = EmbeddedLlama::load("drop", &config(1, 1)).unwrap();
-    let mut stream = stream_of(backend.chat(request(STORY, r#","max_tokens":800,"stream":true"#)).await);
+    let mut stream = stream_of(
+        backend
+            .chat(request(STORY, r#","max_tokens":800,"stream":true"#))
+            .await,
+    );
     stream.next().await.unwrap().unwrap();
     stream.next().await.unwrap().unwrap();
     let dropped_at = Instant::now();
@@ -281,7 +342,11 @@ async fn dropping_a_non_streaming_request_frees_the_slot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_cancels_running_generations() {
     let backend = EmbeddedLlama::load("shutdown", &config(1, 1)).unwrap();
-    let mut stream = stream_of(backend.chat(request(STORY, r#","max_tokens":800,"stream":true"#)).await);
+    let mut stream = stream_of(
+        backend
+            .chat(request(STORY, r#","max_tokens":800,"stream":true"#))
+            .await,
+    );
     stream.next().await.unwrap().unwrap();
     backend.shutdown();
     let mut saw_cancel = false;
@@ -304,7 +369,9 @@ fn a_missing_model_file_names_make_models() {
         model: PathBuf::from("models/nowhere/missing.gguf"),
         ..LlamaConfig::default()
     };
-    let error = EmbeddedLlama::load("local", &config).err().expect("loading must fail");
+    let error = EmbeddedLlama::load("local", &config)
+        .err()
+        .expect("loading must fail");
     assert!(matches!(error, BackendInitError::MissingModel { .. }));
     let message = error.to_string();
     assert!(message.contains("make models"), "{message}");

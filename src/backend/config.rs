@@ -240,7 +240,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("slot"), "{error}");
-        assert!(error.contains("line 1") || error.contains("line 3"), "{error}");
+        assert!(
+            error.contains("line 1") || error.contains("line 3"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -104,8 +104,10 @@ impl HttpBackend {
                         backend: name.to_owned(),
                         env: env.clone(),
                     })?;
-                let mut value = HeaderValue::from_str(&format!("Bearer {}", key.trim()))
-                    .map_err(|_| invalid(format!("{env} holds characters a header cannot carry")))?;
+                let mut value =
+                    HeaderValue::from_str(&format!("Bearer {}", key.trim())).map_err(|_| {
+                        invalid(format!("{env} holds characters a header cannot carry"))
+                    })?;
                 value.set_sensitive(true);
                 Some(value)
             }
@@ -115,11 +117,16 @@ impl HttpBackend {
             if value.is_finite() && value > 0.0 && value <= 86_400.0 {
                 Ok(Duration::from_secs_f64(value))
             } else {
-                Err(invalid(format!("{what} must be between 0 and 86400 seconds")))
+                Err(invalid(format!(
+                    "{what} must be between 0 and 86400 seconds"
+                )))
             }
         };
         let client = reqwest::Client::builder()
-            .connect_timeout(seconds(config.connect_timeout_secs, "connect_timeout_secs")?)
+            .connect_timeout(seconds(
+                config.connect_timeout_secs,
+                "connect_timeout_secs",
+            )?)
             .read_timeout(seconds(config.read_timeout_secs, "read_timeout_secs")?)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("sluice/", env!("CARGO_PKG_VERSION")))
@@ -142,7 +149,10 @@ impl HttpBackend {
         self.endpoint.as_str()
     }
 
-    async fn serve(&self, mut request: ChatCompletionRequest) -> Result<BackendReply, BackendError> {
+    async fn serve(
+        &self,
+        mut request: ChatCompletionRequest,
+    ) -> Result<BackendReply, BackendError> {
         if let Some(target) = self.model_map.get(&request.model) {
             request.model = target.clone();
         }
@@ -175,7 +185,7 @@ impl HttpBackend {
         }
         let raw = read_body(response, MAX_ANSWER_BYTES).await?;
         Completion::from_upstream(raw)
-            .map(BackendReply::Complete)
+            .map(|completion| BackendReply::Complete(Box::new(completion)))
             .map_err(|_| BackendError::Protocol {
                 detail: "the answer is not a chat completion".to_owned(),
             })
@@ -347,7 +357,10 @@ mod tests {
     #[test]
     fn endpoint_appends_chat_completions() {
         let backend = HttpBackend::new("c", &config("https://api.example.com/v1/", false)).unwrap();
-        assert_eq!(backend.endpoint(), "https://api.example.com/v1/chat/completions");
+        assert_eq!(
+            backend.endpoint(),
+            "https://api.example.com/v1/chat/completions"
+        );
     }
 
     #[test]

@@ -40,8 +40,8 @@ impl RequestParseError {
 /// Parses and checks a request body.
 pub fn parse_request(body: &[u8]) -> Result<ChatCompletionRequest, RequestParseError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let request: ChatCompletionRequest =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    let request: ChatCompletionRequest = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|error| {
             let path = error.path().to_string();
             from_json_error(&path, error.inner())
         })?;
@@ -62,7 +62,9 @@ fn from_json_error(path: &str, error: &serde_json::Error) -> RequestParseError {
     let at = format!("at line {} column {}", error.line(), error.column());
     match error.classify() {
         Category::Io => RequestParseError::new(None, "the body could not be read"),
-        Category::Syntax => RequestParseError::new(None, &format!("not valid JSON: {message} {at}")),
+        Category::Syntax => {
+            RequestParseError::new(None, &format!("not valid JSON: {message} {at}"))
+        }
         Category::Eof => RequestParseError::new(None, &format!("the JSON ends early {at}")),
         Category::Data => {
             if let Some(field) = message
@@ -110,7 +112,11 @@ fn value_free(message: &str) -> String {
             return format!("unknown variant{}", &rest[split..]);
         }
     }
-    let schema_only = ["duplicate field `", "invalid length ", "data did not match any variant"];
+    let schema_only = [
+        "duplicate field `",
+        "invalid length ",
+        "data did not match any variant",
+    ];
     if schema_only.iter().any(|prefix| message.starts_with(prefix)) {
         return message.to_owned();
     }
@@ -161,7 +167,11 @@ mod tests {
         );
         let error = error_for(&body);
         assert_eq!(error.param.as_deref(), Some("max_tokens"));
-        assert!(error.message.contains("invalid type: string"), "{}", error.message);
+        assert!(
+            error.message.contains("invalid type: string"),
+            "{}",
+            error.message
+        );
         assert!(!error.message.contains("123-45"), "{}", error.message);
         assert!(!error.to_error_body().to_json().contains("Canary"));
     }
@@ -171,13 +181,19 @@ mod tests {
         let body = format!(r#"{{"model":"m","messages":[{{"role":"{CANARY}","content":"x"}}]}}"#);
         let error = error_for(&body);
         assert_eq!(error.param.as_deref(), Some("messages[0].role"));
-        assert!(error.message.contains("unknown variant"), "{}", error.message);
+        assert!(
+            error.message.contains("unknown variant"),
+            "{}",
+            error.message
+        );
         assert!(!error.message.contains("Canary"), "{}", error.message);
     }
 
     #[test]
     fn wrong_content_shape_names_the_message() {
-        let body = format!(r#"{{"model":"m","messages":[{{"role":"user","content":{{"t":"{CANARY}"}}}}]}}"#);
+        let body = format!(
+            r#"{{"model":"m","messages":[{{"role":"user","content":{{"t":"{CANARY}"}}}}]}}"#
+        );
         let error = error_for(&body);
         assert_eq!(error.param.as_deref(), Some("messages[0].content"));
         assert!(!error.message.contains("Canary"), "{}", error.message);
@@ -198,7 +214,11 @@ mod tests {
     fn malformed_json_is_a_syntax_error_with_a_position() {
         let error = error_for(r#"{"model":"m","messages":[}"#);
         assert_eq!(error.param, None);
-        assert!(error.message.contains("not valid JSON"), "{}", error.message);
+        assert!(
+            error.message.contains("not valid JSON"),
+            "{}",
+            error.message
+        );
         assert!(error.message.contains("line 1"), "{}", error.message);
     }
 
@@ -211,7 +231,11 @@ mod tests {
     #[test]
     fn trailing_garbage_is_rejected() {
         let error = error_for(r#"{"model":"m","messages":[{"role":"user","content":"x"}]} x"#);
-        assert!(error.message.contains("not valid JSON"), "{}", error.message);
+        assert!(
+            error.message.contains("not valid JSON"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

@@ -144,7 +144,9 @@ impl MessageContent {
     pub fn text_parts(&self) -> Vec<&str> {
         match self {
             MessageContent::Text(text) => vec![text.as_str()],
-            MessageContent::Parts(parts) => parts.iter().filter_map(|p| p.text.as_deref()).collect(),
+            MessageContent::Parts(parts) => {
+                parts.iter().filter_map(|p| p.text.as_deref()).collect()
+            }
         }
     }
 }

@@ -206,7 +206,11 @@ mod tests {
         let events = parse_all(&[STREAM.as_bytes()]);
         assert_eq!(summary(&events), expected());
         let raw: Vec<u8> = events.iter().flat_map(|e| e.raw.to_vec()).collect();
-        assert_eq!(raw, STREAM.as_bytes(), "raw bytes must concatenate to the input");
+        assert_eq!(
+            raw,
+            STREAM.as_bytes(),
+            "raw bytes must concatenate to the input"
+        );
     }
 
     #[test]

@@ -198,10 +198,27 @@ mod tests {
         let mut seen = Vec::new();
         request.visit_text(|_, text| seen.push(text.to_owned()));
         for expected in [
-            "sys", "who", "part", "https://img", "audio", "wav", "call1", "fname", "{\"a\":\"args\"}",
-            "result", "desc", "pdesc", "object", "halt", "uid", "meta",
+            "sys",
+            "who",
+            "part",
+            "https://img",
+            "audio",
+            "wav",
+            "call1",
+            "fname",
+            "{\"a\":\"args\"}",
+            "result",
+            "desc",
+            "pdesc",
+            "object",
+            "halt",
+            "uid",
+            "meta",
         ] {
-            assert!(seen.iter().any(|t| t == expected), "{expected} not visited: {seen:?}");
+            assert!(
+                seen.iter().any(|t| t == expected),
+                "{expected} not visited: {seen:?}"
+            );
         }
     }
 

@@ -49,7 +49,9 @@ impl FinishReason {
 /// or `Failed`.
 #[derive(Debug)]
 pub enum GenEvent {
-    Started { prompt_tokens: usize },
+    Started {
+        prompt_tokens: usize,
+    },
     Text(String),
     Finished {
         reason: FinishReason,
@@ -83,8 +85,11 @@ pub fn generate(
             None
         }
     };
-    let decode_failed =
-        || Interrupted::Failed(BackendError::unavailable("llama.cpp could not decode the batch"));
+    let decode_failed = || {
+        Interrupted::Failed(BackendError::unavailable(
+            "llama.cpp could not decode the batch",
+        ))
+    };
 
     context.clear_kv_cache();
     let n_ctx = context.n_ctx() as usize;

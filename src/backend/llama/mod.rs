@@ -141,9 +141,10 @@ impl EmbeddedLlama {
         let turns = prompt::render_turns(&request)?;
         let model = Arc::clone(&self.model);
         let template = self.template.clone();
-        let prompt = tokio::task::spawn_blocking(move || prompt::tokenize(&model, &template, turns))
-            .await
-            .map_err(|_| BackendError::unavailable("tokenizing the prompt failed"))??;
+        let prompt =
+            tokio::task::spawn_blocking(move || prompt::tokenize(&model, &template, turns))
+                .await
+                .map_err(|_| BackendError::unavailable("tokenizing the prompt failed"))??;
         let context = self.slots.context_size();
         if prompt.len() >= context {
             return Err(BackendError::BadRequest {
@@ -181,7 +182,7 @@ impl EmbeddedLlama {
         } else {
             answer::collect(receiver, envelope, prompt_tokens)
                 .await
-                .map(BackendReply::Complete)
+                .map(|completion| BackendReply::Complete(Box::new(completion)))
         }
     }
 

@@ -87,7 +87,12 @@ pub fn render_turns(request: &ChatCompletionRequest) -> Result<Vec<Turn>, Backen
 
 fn tools_paragraph(request: &ChatCompletionRequest) -> Option<String> {
     let tools = request.tools.as_ref().filter(|tools| !tools.is_empty())?;
-    if request.tool_choice.as_ref().and_then(|choice| choice.as_str()) == Some("none") {
+    if request
+        .tool_choice
+        .as_ref()
+        .and_then(|choice| choice.as_str())
+        == Some("none")
+    {
         return None;
     }
     let mut text = String::from(
@@ -181,7 +186,9 @@ mod tests {
         .unwrap();
         assert_eq!(rendered.len(), 2);
         assert!(rendered[0].content.starts_with("be brief\n\n"));
-        assert!(rendered[0].content.contains("get_weather: Weather for a city"));
+        assert!(rendered[0]
+            .content
+            .contains("get_weather: Weather for a city"));
     }
 
     #[test]

@@ -28,5 +28,7 @@ pub fn llama_runtime() -> Result<&'static LlamaBackend, BackendInitError> {
 
 /// Held while loading a model or creating a context.
 pub fn model_setup_lock() -> MutexGuard<'static, ()> {
-    MODEL_SETUP.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    MODEL_SETUP
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -55,7 +55,10 @@ pub struct SlotSettings {
 
 impl SlotPool {
     /// Starts `settings.slots` threads, creating their contexts one after the other.
-    pub fn start(model: Arc<LlamaModel>, settings: &SlotSettings) -> Result<Self, BackendInitError> {
+    pub fn start(
+        model: Arc<LlamaModel>,
+        settings: &SlotSettings,
+    ) -> Result<Self, BackendInitError> {
         let context_size = NonZeroU32::new(settings.context_size)
             .ok_or_else(|| BackendInitError::Context("ctx must be at least 1".to_owned()))?;
         let (jobs, receiver) = sync_channel::<Job>(settings.queue);

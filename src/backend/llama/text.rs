@@ -193,7 +193,10 @@ mod tests {
     #[test]
     fn earliest_of_several_stops_wins() {
         assert_eq!(run(&["bb", "a"], &["xxbbya"]), ("xx".into(), true));
-        assert_eq!(run(&["\n\n", "Q:"], &["one\n", "\ntwo"]), ("one".into(), true));
+        assert_eq!(
+            run(&["\n\n", "Q:"], &["one\n", "\ntwo"]),
+            ("one".into(), true)
+        );
     }
 
     #[test]
