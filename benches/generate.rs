@@ -6,7 +6,8 @@
 //! first streamed token to the last, so prompt processing is excluded as in tg128.
 //!
 //! Run: `cargo bench --bench generate` (SLUICE_BENCH_THREADS, SLUICE_BENCH_RUNS and
-//! SLUICE_BENCH_MODEL override threads (2), repetitions (5) and the GGUF file).
+//! SLUICE_BENCH_MODEL override threads (2), repetitions (5) and the GGUF file). The median is
+//! the figure to compare: on a shared machine a few runs lose the CPU to other work.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -69,13 +70,13 @@ async fn run_once(backend: &EmbeddedLlama, sampling: &str) -> Run {
 }
 
 fn summarize(label: &str, runs: &[Run]) {
-    let rates: Vec<f64> = runs
+    let mut rates: Vec<f64> = runs
         .iter()
-        .map(|run| (run.tokens.saturating_sub(1)) as f64 / run.decode.as_secs_f64())
+        .map(|run| run.tokens.saturating_sub(1) as f64 / run.decode.as_secs_f64())
         .collect();
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
     let mean = rates.iter().sum::<f64>() / rates.len() as f64;
-    let variance =
-        rates.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (rates.len().max(2) - 1) as f64;
     let ttft = runs
         .iter()
         .map(|r| r.first_token.as_secs_f64())
@@ -83,8 +84,10 @@ fn summarize(label: &str, runs: &[Run]) {
         / runs.len() as f64;
     let tokens: Vec<u64> = runs.iter().map(|r| r.tokens).collect();
     println!(
-        "{label:<28} {mean:>8.1} ± {:>5.1} tokens/s   first token {:>6.1} ms   tokens per run {tokens:?}",
-        variance.sqrt(),
+        "{label:<26} median {median:>6.1} tokens/s (mean {mean:.1}, min {:.1}, max {:.1}); \
+         first token {:.1} ms; tokens per run {tokens:?}",
+        rates[0],
+        rates[rates.len() - 1],
         ttft * 1000.0
     );
 }
