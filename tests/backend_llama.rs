@@ -342,6 +342,7 @@ async fn dropping_a_non_streaming_request_frees_the_slot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_cancels_running_generations() {
     let backend = EmbeddedLlama::load("shutdown", &config(1, 1)).unwrap();
+    assert!(backend.ready());
     let mut stream = stream_of(
         backend
             .chat(request(STORY, r#","max_tokens":800,"stream":true"#))
@@ -349,6 +350,7 @@ async fn shutdown_cancels_running_generations() {
     );
     stream.next().await.unwrap().unwrap();
     backend.shutdown();
+    assert!(!backend.ready());
     let mut saw_cancel = false;
     while let Some(event) = stream.next().await {
         if let Err(error) = event {

@@ -263,4 +263,8 @@ impl Backend for EmbeddedLlama {
     fn load(&self) -> BackendLoad {
         self.slots.load()
     }
+
+    fn ready(&self) -> bool {
+        self.slots.ready()
+    }
 }
