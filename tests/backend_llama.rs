@@ -342,6 +342,7 @@ async fn dropping_a_non_streaming_request_frees_the_slot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_cancels_running_generations() {
     let backend = EmbeddedLlama::load("shutdown", &config(1, 1)).unwrap();
+    assert!(backend.ready());
     let mut stream = stream_of(
         backend
             .chat(request(STORY, r#","max_tokens":800,"stream":true"#))
@@ -349,6 +350,7 @@ async fn shutdown_cancels_running_generations() {
     );
     stream.next().await.unwrap().unwrap();
     backend.shutdown();
+    assert!(!backend.ready());
     let mut saw_cancel = false;
     while let Some(event) = stream.next().await {
         if let Err(error) = event {
@@ -376,4 +378,47 @@ fn a_missing_model_file_names_make_models() {
     let message = error.to_string();
     assert!(message.contains("make models"), "{message}");
     assert!(message.contains("missing.gguf"), "{message}");
+}
+
+#[tokio::test]
+async fn json_mode_answers_with_a_json_object() {
+    let backend = shared();
+    let cases = [
+        (
+            "Return a JSON object with the key \"ok\" set to true.",
+            r#"{"type":"json_object"}"#,
+        ),
+        (
+            "Give the name and age of a cat called Tom aged 3 as JSON.",
+            r#"{"type":"json_schema","json_schema":{"name":"pet","schema":{"type":"object",
+                "properties":{"name":{"type":"string"},"age":{"type":"integer"}}}}}"#,
+        ),
+    ];
+    for (prompt, format) in cases {
+        let extra = format!(r#","max_tokens":100,"response_format":{format}"#);
+        let response = complete(backend, request(prompt, &extra)).await;
+        let text = content(&response);
+        assert_eq!(
+            response.choices[0].finish_reason.as_deref(),
+            Some("stop"),
+            "{text}"
+        );
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|error| panic!("not JSON ({error}): {text}"));
+        assert!(value.is_object(), "{text}");
+    }
+    let free = content(
+        &complete(
+            backend,
+            request(
+                "Return a JSON object with the key \"ok\" set to true.",
+                r#","max_tokens":30"#,
+            ),
+        )
+        .await,
+    );
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&free).is_err(),
+        "without the grammar the model writes prose: {free}"
+    );
 }

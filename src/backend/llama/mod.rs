@@ -3,10 +3,12 @@
 //! The model is loaded once and shared by a few slots ([`slots`]), each generating one answer at
 //! a time on its own thread. A request is checked, rendered and tokenized on the blocking pool
 //! ([`prompt`]), then queued; the async side only relays events ([`answer`]). Nothing here runs
-//! model code on the async runtime.
+//! model code on the async runtime. `response_format` JSON modes are enforced by a grammar
+//! ([`json`]).
 
 mod answer;
 mod generate;
+mod json;
 mod prompt;
 mod runtime;
 mod slots;
@@ -23,6 +25,7 @@ use tokio::sync::mpsc;
 
 use self::answer::AnswerEnvelope;
 use self::generate::{GenEvent, GenParams};
+use self::json::OutputFormat;
 use self::runtime::{llama_runtime, model_setup_lock};
 use self::slots::{Job, SlotPool, SlotSettings};
 use super::{Backend, BackendError, BackendInitError, BackendLoad, BackendReply, LlamaConfig};
@@ -137,8 +140,10 @@ impl EmbeddedLlama {
     }
 
     async fn serve(&self, request: ChatCompletionRequest) -> Result<BackendReply, BackendError> {
-        let params = self.params(&request)?;
-        let turns = prompt::render_turns(&request)?;
+        let format = json::output_format(&request)?;
+        let mut params = self.params(&request)?;
+        params.json = matches!(format, OutputFormat::Json { .. });
+        let turns = prompt::render_turns(&request, &format)?;
         let model = Arc::clone(&self.model);
         let template = self.template.clone();
         let prompt =
@@ -182,7 +187,7 @@ impl EmbeddedLlama {
         } else {
             answer::collect(receiver, envelope, prompt_tokens)
                 .await
-                .map(BackendReply::Complete)
+                .map(|completion| BackendReply::Complete(Box::new(completion)))
         }
     }
 
@@ -227,6 +232,7 @@ impl EmbeddedLlama {
             top_k: self.config.top_k,
             seed,
             stops,
+            json: false,
         })
     }
 }
@@ -256,5 +262,9 @@ impl Backend for EmbeddedLlama {
 
     fn load(&self) -> BackendLoad {
         self.slots.load()
+    }
+
+    fn ready(&self) -> bool {
+        self.slots.ready()
     }
 }
