@@ -51,11 +51,11 @@ fn detector(threads: usize) -> NerDetector {
 
 fn windows(c: &mut Criterion) {
     let tokenizer = Tokenizer::from_file(repo("models/rampart/tokenizer.json")).expect("tokenizer");
-    let ner = detector(1);
+    let ner = detector(THREADS);
     let mut group = c.benchmark_group("ner_window");
     group
-        .sample_size(50)
-        .measurement_time(Duration::from_secs(10));
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(5));
     for window in [30usize, 128, 512] {
         let text = text_of(&tokenizer, window - 2);
         group.throughput(Throughput::Elements(window as u64));
@@ -91,7 +91,7 @@ fn long_text(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(4000));
-    let mut ner = Some(detector(1));
+    let mut ner = Some(detector(THREADS));
     for per_batch in [1usize, 2, 4] {
         let d = ner
             .take()

@@ -74,6 +74,18 @@ impl EmbeddedLlama {
         if config.max_tokens == 0 {
             return Err(invalid("max_tokens must be at least 1"));
         }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if config.slots * config.threads as usize > cores {
+            // llama.cpp's threads spin while they wait for each other; oversubscribed cores make
+            // every generation many times slower, not just proportionally slower.
+            tracing::warn!(
+                backend = name,
+                slots = config.slots,
+                threads = config.threads,
+                cores,
+                "slots × threads exceeds the CPU cores; generation will be much slower"
+            );
+        }
         let runtime = llama_runtime()?;
         let model = {
             let _setup = model_setup_lock();
@@ -150,6 +162,11 @@ impl EmbeddedLlama {
             tokio::task::spawn_blocking(move || prompt::tokenize(&model, &template, turns))
                 .await
                 .map_err(|_| BackendError::unavailable("tokenizing the prompt failed"))??;
+        if prompt.is_empty() {
+            return Err(BackendError::bad_request(
+                "the conversation renders to no tokens",
+            ));
+        }
         let context = self.slots.context_size();
         if prompt.len() >= context {
             return Err(BackendError::BadRequest {
