@@ -14,6 +14,8 @@ use sluice::detect::ner::{NerConfig, NerDetector};
 use sluice::detect::Detector;
 use tokenizers::Tokenizer;
 
+const THREADS: usize = 2;
+
 const PROSE: &str =
     "Hello, my name is John Smith and I live at 1427 Maple Avenue, Springfield, IL \
 62704. You can reach me at john.smith@example.com or (415) 555-0123. I wanted to ask about the \
