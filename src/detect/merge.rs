@@ -100,7 +100,11 @@ fn resolve_across_types(mut findings: Vec<Finding>) -> Vec<Finding> {
         if !cluster.is_empty() && f.start >= cluster_end {
             resolve_cluster(&mut cluster, &mut out);
         }
-        cluster_end = if cluster.is_empty() { f.end } else { cluster_end.max(f.end) };
+        cluster_end = if cluster.is_empty() {
+            f.end
+        } else {
+            cluster_end.max(f.end)
+        };
         cluster.push(f);
     }
     resolve_cluster(&mut cluster, &mut out);
@@ -123,7 +127,9 @@ fn resolve_cluster(cluster: &mut Vec<Finding>, out: &mut Vec<Finding>) {
     });
     let first = out.len();
     for f in cluster.drain(..) {
-        let contained = out[first..].iter().any(|a| a.start <= f.start && f.end <= a.end);
+        let contained = out[first..]
+            .iter()
+            .any(|a| a.start <= f.start && f.end <= a.end);
         if !contained {
             out.push(f);
         }
