@@ -125,8 +125,8 @@ impl Pipeline {
                 )));
             }
         }
-        let mut detectors: Vec<Box<dyn Detector>> =
-            vec![Box::new(regex::RegexDetector::load(&cfg.rules)?)];
+        let regex = regex::RegexDetector::load(&cfg.rules)?.with_thresholds(cfg.min_score, &cfg.thresholds)?;
+        let mut detectors: Vec<Box<dyn Detector>> = vec![Box::new(regex)];
         let dict_dir = cfg.rules.join("dictionaries");
         detectors.push(Box::new(dictionary::DictionaryDetector::load(&dict_dir)?));
         if cfg.ner {

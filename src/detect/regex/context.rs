@@ -1,0 +1,216 @@
+//! Context words: raising a match's score when telling words stand near it.
+//!
+//! Many identifiers are just digits ("12345678" is an account number only after "acct"). As in
+//! Presidio, a rule lists context words and a window; a match with one of those words inside its
+//! window gets the rule's boost. The window is bounded in bytes as well as in words, so one
+//! 100,000-character "word" before every match cannot make scanning quadratic.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+use crate::detect::rules::{Context, WindowUnit};
+
+/// No word counts as longer than this when a window is measured in words.
+const MAX_WORD_BYTES: usize = 48;
+
+/// A rule's context words, compiled for searching windows of text.
+#[derive(Debug, Clone)]
+pub struct ContextMatcher {
+    automaton: AhoCorasick,
+    words: Vec<String>,
+    before: usize,
+    after: usize,
+    unit: WindowUnit,
+    pub boost: f32,
+}
+
+impl ContextMatcher {
+    pub fn new(c: &Context) -> Self {
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            // Windows are a few dozen bytes: a prefilter's start-up costs more than it saves.
+            .prefilter(false)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&c.words)
+            .expect("context word lists are small enough for an automaton");
+        ContextMatcher {
+            automaton,
+            words: c.words.clone(),
+            before: c.before,
+            after: c.after,
+            unit: c.unit,
+            boost: c.boost,
+        }
+    }
+
+    /// How many bytes before a value's start, and after its end, the windows can reach.
+    pub fn reach_bytes(&self) -> (usize, usize) {
+        match self.unit {
+            WindowUnit::Words => (self.before * MAX_WORD_BYTES, self.after * MAX_WORD_BYTES),
+            WindowUnit::Chars => (self.before * 4, self.after * 4),
+        }
+    }
+
+    /// The context words (as written in the rule) found in the windows around `start..end`, a byte
+    /// span of `text`. Empty when none is found; allocates only when some are.
+    pub fn find(&self, text: &str, start: usize, end: usize) -> Vec<String> {
+        let bytes = text.as_bytes();
+        let (from, to) = match self.unit {
+            WindowUnit::Words => (
+                words_back(bytes, start, self.before),
+                words_forward(bytes, end, self.after),
+            ),
+            WindowUnit::Chars => (
+                chars_back(text, start, self.before),
+                chars_forward(text, end, self.after),
+            ),
+        };
+        let mut found: Vec<String> = Vec::new();
+        for window in [from..start, end..to] {
+            if window.is_empty() {
+                continue;
+            }
+            let mut at = window.start;
+            while let Some(m) = self
+                .automaton
+                .find(aho_corasick::Input::new(bytes).range(at..window.end))
+            {
+                let word = &self.words[m.pattern().as_usize()];
+                if whole_word(bytes, m.start(), m.end()) {
+                    if !found.iter().any(|w| w == word) {
+                        found.push(word.clone());
+                    }
+                    at = m.end();
+                } else {
+                    // Part of a longer word; a context word may still start inside it.
+                    at = m.start() + 1;
+                }
+            }
+        }
+        found
+    }
+}
+
+/// Bytes that make up words: ASCII letters, digits and `_` (as in a regex `\w`), and everything
+/// non-ASCII (letters of other scripts), so that "mrn" inside "mrnábc" or "x_mrn" is not a whole
+/// word.
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+/// True if `s..e` is not part of a longer word (checked only at ends that are word bytes, so a
+/// context word such as "policy #" or "s/n" can sit next to punctuation).
+fn whole_word(b: &[u8], s: usize, e: usize) -> bool {
+    let starts_ok = !is_word(b[s]) || s == 0 || !is_word(b[s - 1]);
+    let ends_ok = !is_word(b[e - 1]) || e == b.len() || !is_word(b[e]);
+    starts_ok && ends_ok
+}
+
+/// The start of the window of `n` words before byte `from`.
+fn words_back(b: &[u8], from: usize, n: usize) -> usize {
+    let limit = from.saturating_sub(n * MAX_WORD_BYTES);
+    let mut i = from;
+    for _ in 0..n {
+        while i > limit && !is_word(b[i - 1]) {
+            i -= 1;
+        }
+        while i > limit && is_word(b[i - 1]) {
+            i -= 1;
+        }
+        if i == limit {
+            break;
+        }
+    }
+    i
+}
+
+/// The end of the window of `n` words after byte `from`.
+fn words_forward(b: &[u8], from: usize, n: usize) -> usize {
+    let limit = (from + n * MAX_WORD_BYTES).min(b.len());
+    let mut i = from;
+    for _ in 0..n {
+        while i < limit && !is_word(b[i]) {
+            i += 1;
+        }
+        while i < limit && is_word(b[i]) {
+            i += 1;
+        }
+        if i == limit {
+            break;
+        }
+    }
+    i
+}
+
+fn chars_back(text: &str, from: usize, n: usize) -> usize {
+    text[..from]
+        .char_indices()
+        .rev()
+        .take(n)
+        .last()
+        .map_or(from, |(i, _)| i)
+}
+
+fn chars_forward(text: &str, from: usize, n: usize) -> usize {
+    text[from..]
+        .char_indices()
+        .nth(n)
+        .map_or(text.len(), |(i, _)| from + i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matcher(words: &[&str], before: usize, after: usize, unit: WindowUnit) -> ContextMatcher {
+        ContextMatcher::new(&Context {
+            words: words.iter().map(|w| w.to_string()).collect(),
+            before,
+            after,
+            unit,
+            boost: 0.4,
+        })
+    }
+
+    fn around(m: &ContextMatcher, text: &str, value: &str) -> Vec<String> {
+        let s = text.find(value).unwrap();
+        m.find(text, s, s + value.len())
+    }
+
+    #[test]
+    fn finds_words_in_the_word_window_only() {
+        let m = matcher(&["mrn", "medical record"], 3, 1, WindowUnit::Words);
+        assert_eq!(around(&m, "Patient MRN: 00123456", "00123456"), vec!["mrn"]);
+        assert_eq!(
+            around(&m, "MEDICAL RECORD no. 00123456", "00123456"),
+            vec!["medical record"]
+        );
+        assert!(around(&m, "MRN and three more words 00123456", "00123456").is_empty());
+        assert_eq!(around(&m, "00123456 (MRN)", "00123456"), vec!["mrn"]);
+        assert!(around(&m, "00123456 is the MRN", "00123456").is_empty());
+    }
+
+    #[test]
+    fn whole_words_only() {
+        let m = matcher(&["dob", "s/n"], 3, 0, WindowUnit::Words);
+        assert!(around(&m, "adobe 01/02/1980", "01/02/1980").is_empty());
+        assert_eq!(around(&m, "DOB:01/02/1980", "01/02/1980"), vec!["dob"]);
+        assert_eq!(around(&m, "S/N 4A7B99", "4A7B99"), vec!["s/n"]);
+    }
+
+    #[test]
+    fn char_windows_respect_multibyte_text() {
+        let m = matcher(&["fax"], 8, 0, WindowUnit::Chars);
+        assert_eq!(around(&m, "fax: ü 555-1234", "555-1234"), vec!["fax"]);
+        assert!(around(&m, "fax: üüüüü 555-1234", "555-1234").is_empty());
+    }
+
+    #[test]
+    fn windows_are_bounded_in_bytes() {
+        let text = format!("mrn {} 00123456", "a".repeat(100_000));
+        let m = matcher(&["mrn"], 6, 0, WindowUnit::Words);
+        assert!(around(&m, &text, "00123456").is_empty());
+        let s = text.len() - 8;
+        assert!(s - words_back(text.as_bytes(), s, 6) <= 6 * MAX_WORD_BYTES);
+    }
+}
