@@ -1,0 +1,94 @@
+//! NER latency and throughput on the real model: one window of about 30, 128 and 512 tokens, and a
+//! long text (about 4,000 tokens) with different numbers of windows per batched inference.
+//!
+//! `cargo bench --bench ner` (needs `make models`). Throughput is reported in model tokens
+//! ([CLS] and [SEP] included) per second.
+
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sluice::detect::ner::{NerConfig, NerDetector};
+use sluice::detect::Detector;
+use tokenizers::Tokenizer;
+
+const THREADS: usize = 2;
+
+const PROSE: &str =
+    "Hello, my name is John Smith and I live at 1427 Maple Avenue, Springfield, IL \
+62704. You can reach me at john.smith@example.com or (415) 555-0123. I wanted to ask about the \
+invoice we received last week, because the amount looks different from the quote. ";
+
+fn repo(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// A prefix of repeated prose that tokenizes to exactly `tokens` text tokens.
+fn text_of(tokenizer: &Tokenizer, tokens: usize) -> String {
+    let long = PROSE.repeat(tokens / 40 + 2);
+    let encoding = tokenizer.encode(long.as_str(), false).expect("tokenize");
+    let end = encoding.get_offsets()[tokens - 1].1;
+    let text = long[..end].to_string();
+    assert_eq!(
+        tokenizer
+            .encode(text.as_str(), false)
+            .expect("tokenize")
+            .len(),
+        tokens
+    );
+    text
+}
+
+fn detector(sessions: usize) -> NerDetector {
+    NerDetector::load(&NerConfig {
+        model_dir: repo("models/rampart"),
+        onnxruntime: repo("models/onnxruntime/libonnxruntime.so.1.31.1"),
+        threads: THREADS,
+        sessions,
+    })
+    .expect("load the NER model (run `make models`)")
+}
+
+fn windows(c: &mut Criterion) {
+    let tokenizer = Tokenizer::from_file(repo("models/rampart/tokenizer.json")).expect("tokenizer");
+    let ner = detector(1);
+    let mut group = c.benchmark_group("ner_window");
+    group
+        .sample_size(50)
+        .measurement_time(Duration::from_secs(10));
+    for window in [30usize, 128, 512] {
+        let text = text_of(&tokenizer, window - 2);
+        group.throughput(Throughput::Elements(window as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(window), &text, |b, text| {
+            b.iter(|| ner.detect(text).expect("detect"))
+        });
+    }
+    group.finish();
+}
+
+fn long_text(c: &mut Criterion) {
+    let tokenizer = Tokenizer::from_file(repo("models/rampart/tokenizer.json")).expect("tokenizer");
+    let text = text_of(&tokenizer, 4000);
+    let mut group = c.benchmark_group("ner_long_4000_tokens");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    group.throughput(Throughput::Elements(4000));
+    let mut ner = Some(detector(1));
+    for per_batch in [1usize, 2, 4] {
+        let d = ner
+            .take()
+            .expect("detector")
+            .with_windows_per_batch(per_batch);
+        group.bench_with_input(
+            BenchmarkId::new("windows_per_batch", per_batch),
+            &text,
+            |b, text| b.iter(|| d.detect(text).expect("detect")),
+        );
+        ner = Some(d);
+    }
+    group.finish();
+}
+
+criterion_group!(benches, windows, long_text);
+criterion_main!(benches);
