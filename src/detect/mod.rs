@@ -125,7 +125,8 @@ impl Pipeline {
                 )));
             }
         }
-        let regex = regex::RegexDetector::load(&cfg.rules)?.with_thresholds(cfg.min_score, &cfg.thresholds)?;
+        let regex = regex::RegexDetector::load(&cfg.rules)?
+            .with_thresholds(cfg.min_score, &cfg.thresholds)?;
         let mut detectors: Vec<Box<dyn Detector>> = vec![Box::new(regex)];
         let dict_dir = cfg.rules.join("dictionaries");
         detectors.push(Box::new(dictionary::DictionaryDetector::load(&dict_dir)?));
