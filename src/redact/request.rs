@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::escape;
 use super::format::PlaceholderFormat;
 use super::restore::{Restorer, TextContext};
-use super::text::{apply, merge, to_byte_spans, Edit, Sweeper};
+use super::text::{apply, combine, to_byte_spans, Edit, Sweeper};
 use super::union_spans;
 use super::vault::Pseudonyms;
 use crate::detect::Entity;
@@ -123,11 +123,17 @@ pub fn redact_request(
             TextContext::Plain => &plain,
             TextContext::JsonArguments => &json,
         };
-        let swept = sweeper.find(&leaf.text, &leaf.detected);
+        let swept = sweeper.find(&leaf.text);
         if leaf.detected.is_empty() && swept.is_empty() {
             continue;
         }
-        let edits = merge(leaf.detected, swept);
+        let edits = combine(
+            &mut pseudonyms,
+            &leaf.text,
+            leaf.context,
+            leaf.detected,
+            swept,
+        );
         let rewritten = apply(&leaf.text, &edits, &pseudonyms);
         *value
             .pointer_mut(leaf.pointer)

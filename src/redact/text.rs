@@ -43,37 +43,20 @@ impl Sweeper {
         Sweeper { matcher }
     }
 
-    /// Whole-word occurrences of masked values in `text` that overlap none of `detected`
-    /// (sorted by start).
-    pub fn find(&self, text: &str, detected: &[Edit]) -> Vec<Edit> {
+    /// Whole-word occurrences of masked values in `text`, sorted, disjoint.
+    pub fn find(&self, text: &str) -> Vec<Edit> {
         let Some(matcher) = &self.matcher else {
             return Vec::new();
         };
-        let mut out = Vec::new();
-        let mut next_detected = 0;
-        for m in matcher.find_iter(text) {
-            if !whole_word(text, m.start(), m.end()) {
-                continue;
-            }
-            while detected
-                .get(next_detected)
-                .is_some_and(|d| d.end <= m.start())
-            {
-                next_detected += 1;
-            }
-            if detected
-                .get(next_detected)
-                .is_some_and(|d| d.start < m.end())
-            {
-                continue;
-            }
-            out.push(Edit {
+        matcher
+            .find_iter(text)
+            .filter(|m| whole_word(text, m.start(), m.end()))
+            .map(|m| Edit {
                 start: m.start(),
                 end: m.end(),
                 pseudonym: m.pattern().as_usize(),
-            });
-        }
-        out
+            })
+            .collect()
     }
 }
 
@@ -90,12 +73,65 @@ fn whole_word(text: &str, start: usize, end: usize) -> bool {
     clean_start && clean_end
 }
 
-/// `detected` and `swept` (each sorted, disjoint from each other) in one sorted list.
-pub fn merge(detected: Vec<Edit>, swept: Vec<Edit>) -> Vec<Edit> {
+/// `detected` and `swept` (each sorted and disjoint) as one sorted, disjoint list. Where they
+/// overlap (a value found again inside a longer detected span, or straddling one), the union is
+/// masked as one value, typed like the span that starts first.
+pub fn combine(
+    pseudonyms: &mut Pseudonyms,
+    text: &str,
+    context: TextContext,
+    detected: Vec<Edit>,
+    swept: Vec<Edit>,
+) -> Vec<Edit> {
+    if swept.is_empty() {
+        return detected;
+    }
     let mut all = detected;
     all.extend(swept);
-    all.sort_by_key(|e| e.start);
-    all
+    all.sort_by_key(|e| (e.start, std::cmp::Reverse(e.end)));
+    let mut out: Vec<Edit> = Vec::with_capacity(all.len());
+    let mut joined = false;
+    for e in all {
+        match out.last_mut() {
+            Some(last) if e.start < last.end => {
+                if e.end > last.end {
+                    last.end = e.end;
+                    joined = true;
+                }
+            }
+            _ => {
+                if joined {
+                    rejoin(
+                        pseudonyms,
+                        text,
+                        context,
+                        out.last_mut().expect("joined one"),
+                    );
+                }
+                joined = false;
+                out.push(e);
+            }
+        }
+    }
+    if joined {
+        rejoin(
+            pseudonyms,
+            text,
+            context,
+            out.last_mut().expect("joined one"),
+        );
+    }
+    out
+}
+
+/// Gives a span grown by a union the pseudonym of its whole text.
+fn rejoin(pseudonyms: &mut Pseudonyms, text: &str, context: TextContext, edit: &mut Edit) {
+    let ty = pseudonyms.get(edit.pseudonym).entity_type().to_owned();
+    let raw = &text[edit.start..edit.end];
+    edit.pseudonym = match context {
+        TextContext::Plain => pseudonyms.intern(&ty, raw),
+        TextContext::JsonArguments => pseudonyms.intern_json(&ty, raw),
+    };
 }
 
 /// `text` with each edit (sorted, disjoint) replaced by its placeholder.
@@ -154,8 +190,9 @@ pub fn pseudonymize(
             pseudonym: pseudonyms.intern(ty, &text[start..end]),
         })
         .collect();
-    let swept = Sweeper::new(pseudonyms, TextContext::Plain).find(text, &detected);
-    apply(text, &merge(detected, swept), pseudonyms)
+    let swept = Sweeper::new(pseudonyms, TextContext::Plain).find(text);
+    let edits = combine(pseudonyms, text, TextContext::Plain, detected, swept);
+    apply(text, &edits, pseudonyms)
 }
 
 #[cfg(test)]
@@ -183,6 +220,19 @@ mod tests {
             out,
             "<PERSON_1> met <PERSON_1> Roe. Also <PERSON_1>'s cat, Alabama, AlAl, <PERSON_1>"
         );
+    }
+
+    #[test]
+    fn a_repeat_straddling_a_detected_span_is_masked_as_one() {
+        let mut p = Pseudonyms::new(PlaceholderFormat::default());
+        pseudonymize(&mut p, "Ann Lee", &[(0, 7, "PERSON")]);
+        // "Lee Ann" is detected; the known "Ann Lee" straddles its start.
+        let out = pseudonymize(&mut p, "Ann Lee Ann", &[(4, 11, "PERSON")]);
+        assert_eq!(out, "<PERSON_3>");
+        assert_eq!(p.get(2).value(), "Ann Lee Ann");
+        // A known value found around a shorter detected one keeps its own placeholder.
+        let out = pseudonymize(&mut p, "Ann Lee here", &[(0, 3, "PERSON")]);
+        assert_eq!(out, "<PERSON_1> here");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::format::PlaceholderFormat;
 /// One masked value and the placeholder standing in for it.
 pub struct Pseudonym {
     placeholder: String,
+    entity_type: String,
     value: String,
     /// The value's form inside JSON arguments, when it is not simply the escaped value (a span
     /// of arguments text that is not a well-formed string fragment is restored byte for byte).
@@ -24,6 +25,11 @@ pub struct Pseudonym {
 impl Pseudonym {
     pub fn placeholder(&self) -> &str {
         &self.placeholder
+    }
+
+    /// The type of the entity the value was first found as.
+    pub fn entity_type(&self) -> &str {
+        &self.entity_type
     }
 
     /// The real value, as it appears in plain text.
@@ -88,6 +94,7 @@ impl Pseudonyms {
         let index = self.entries.len();
         self.entries.push(Pseudonym {
             placeholder,
+            entity_type: entity_type.to_owned(),
             value: value.to_owned(),
             json: None,
         });
