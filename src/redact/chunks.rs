@@ -60,6 +60,12 @@ impl ChunkRestorer {
             });
         }
         let mut changed = false;
+        // Unmodelled envelope fields are restored whole; only choice texts are streamed.
+        for value in chunk.extra.values_mut() {
+            changed |= self
+                .restorer
+                .restore_value(value, TextContext::Plain, &mut self.budget)?;
+        }
         for choice in &mut chunk.choices {
             let index = choice.index;
             let delta = &mut choice.delta;
@@ -110,6 +116,11 @@ impl ChunkRestorer {
                         .restorer
                         .restore_value(other, context, &mut self.budget)?,
                 };
+            }
+            for value in choice.extra.values_mut() {
+                changed |=
+                    self.restorer
+                        .restore_value(value, TextContext::Plain, &mut self.budget)?;
             }
             if choice.finish_reason.is_some() {
                 changed |= self.release_choice(index, &mut choice.delta);
@@ -490,6 +501,19 @@ mod tests {
         cr.restore_chunk(&mut b).unwrap();
         assert_eq!(a.choices[0].delta.extra["reasoning_content"], "user is ");
         assert_eq!(b.choices[0].delta.extra["reasoning_content"], "Anaïs Nin.");
+    }
+
+    #[test]
+    fn unmodelled_envelope_fields_are_restored_whole() {
+        let mut cr = ChunkRestorer::new(restorer());
+        let mut c: ChatCompletionChunk = serde_json::from_value(json!({
+            "id": "s", "choices": [{"index": 0, "delta": {}, "finish_reason": null, "note": "<PERSON_2>"}],
+            "notice": {"quoted": "<PERSON_1>"}
+        }))
+        .unwrap();
+        assert!(cr.restore_chunk(&mut c).unwrap());
+        assert_eq!(c.extra["notice"]["quoted"], "Anaïs Nin");
+        assert_eq!(c.choices[0].extra["note"], "王小明");
     }
 
     fn events(items: Vec<StreamEvent>) -> Vec<Result<StreamEvent, BackendError>> {
