@@ -29,6 +29,8 @@ pub struct Config {
     pub clients: Vec<ClientConfig>,
     pub backends: BTreeMap<String, BackendConfig>,
     pub routing: RoutingConfig,
+    #[serde(default)]
+    pub redact: crate::redact::RedactConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -31,9 +31,13 @@ pub struct ScanArgs {
     /// Input is JSON Lines: one {"id": ..., "text": ...} per line; output one {"id", "entities"} per line.
     #[arg(long)]
     pub jsonl: bool,
-    /// Print the text with every entity replaced by <ENTITY_TYPE>.
+    /// Print the text as a cloud model would receive it under a `redact` decision: every entity
+    /// (and every other occurrence of its value) replaced by a numbered placeholder.
     #[arg(long)]
     pub redact: bool,
+    /// Placeholder template for --redact: {type} is the entity type, {n} numbers values per type.
+    #[arg(long, default_value = crate::redact::format::DEFAULT_TEMPLATE, value_parser = crate::redact::PlaceholderFormat::parse)]
+    pub placeholder: crate::redact::PlaceholderFormat,
     /// Skip the NER model (regex and dictionaries only).
     #[arg(long)]
     pub no_ner: bool,
@@ -93,10 +97,13 @@ fn scan_text(
     let mut pieces = Pieces::new(input, DEFAULT_PIECE, args.lossy);
     let mut offset = 0usize;
     let mut all = Vec::new();
+    // One mapping for the whole input, so numbering is stable across pieces.
+    let mut pseudonyms = crate::redact::Pseudonyms::new(args.placeholder.clone());
     while let Some(piece) = pieces.next_piece()? {
         let entities = pipeline.scan(&piece)?;
         if args.redact {
-            out.write_all(crate::redact::mask_typed(&piece, &entities).as_bytes())?;
+            let redacted = crate::redact::pseudonymize_text(&mut pseudonyms, &piece, &entities);
+            out.write_all(redacted.as_bytes())?;
         } else {
             let values = args
                 .show_values

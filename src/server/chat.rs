@@ -1,7 +1,9 @@
 //! `POST /v1/chat/completions`: the OpenAI-compatible entry point.
 //!
 //! The answer carries `x-sluice-action`, `x-sluice-backend` and `x-sluice-request-id` (the id of
-//! the request's decision and outcome records in the audit log).
+//! the request's decision and outcome records in the audit log). A `redact` request sent to a
+//! cloud backend is rewritten with placeholders, and its answer restored, complete or streamed,
+//! before the client sees it (`crate::redact`).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use crate::audit::{BackendRef, OutcomeRecord};
 use crate::backend::{Backend, BackendError, BackendReply, ChunkStream, UsageProbe};
 use crate::openai::{ChatCompletionRequest, ErrorBody};
 use crate::policy::Action;
+use crate::redact::{restore_completion, restore_stream, RestoreError, Restorer};
 
 use super::body::read_body;
 use super::error::ApiError;
@@ -80,7 +83,7 @@ async fn handle(
     let route = gateway.router.route(action, &judged.request.model);
     if let Some(route) = &route {
         // Defence in depth: the config check already guarantees this.
-        if action != Action::Allow && !route.primary.on_premise() {
+        if !matches!(action, Action::Allow | Action::Redact) && !route.primary.on_premise() {
             return Err(Failure {
                 error: ApiError::new(
                     500,
@@ -150,14 +153,30 @@ async fn dispatch(
 ) -> Result<HttpResponse, Failure> {
     let action = judged.decision.action;
     let streamed = judged.request.is_stream();
-    let (backend, reply) = match call(&route.primary, judged.request.clone()).await {
-        Ok(reply) => (route.primary.clone(), reply),
+    let (request, restorer) = match outbound(gateway, &judged, &route.primary) {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            OutcomeTracker::new(gateway, request_id, &route.primary, started, streamed).record(
+                error.status_u16(),
+                None,
+                None,
+            );
+            return Err(Failure {
+                error,
+                action: Some(action),
+                backend: Some(route.primary.name().to_owned()),
+            });
+        }
+    };
+    let (backend, reply, restorer) = match call(&route.primary, request).await {
+        Ok(reply) => (route.primary.clone(), reply, restorer),
         Err(e) if route.fallback.is_some() && is_fallback_worthy(&e) => {
             let local = route.fallback.clone().expect("checked");
             tracing::warn!(target: "sluice::gateway", request_id, backend = route.primary.name(), error = %e,
                 "cloud backend failed before answering; serving locally");
+            // On premise the original request is served, so there is nothing to restore.
             match call(&local, judged.request).await {
-                Ok(reply) => (local, reply),
+                Ok(reply) => (local, reply, None),
                 Err(e) => {
                     return Err(backend_failure(
                         gateway, request_id, &local, e, action, started, streamed,
@@ -178,6 +197,29 @@ async fn dispatch(
             )
             .await)
         }
+    };
+    let reply = match restorer {
+        Some(restorer) => match restore(reply, restorer) {
+            Ok(reply) => reply,
+            Err(e) => {
+                tracing::warn!(target: "sluice::gateway", request_id, backend = backend.name(), error = %e,
+                    "restoring the answer failed");
+                let error = ApiError::new(
+                    502,
+                    "server_error",
+                    format!("the answer could not be restored: {e}"),
+                )
+                .with_code("restore_failed");
+                OutcomeTracker::new(gateway, request_id, &backend, started, streamed)
+                    .record(502, None, None);
+                return Err(Failure {
+                    error,
+                    action: Some(action),
+                    backend: Some(backend.name().to_owned()),
+                });
+            }
+        },
+        None => reply,
     };
     let mut response = HttpResponse::Ok();
     response.insert_header(("x-sluice-request-id", request_id.to_owned()));
@@ -207,6 +249,56 @@ async fn dispatch(
                 .insert_header(("cache-control", "no-cache"))
                 .streaming(body))
         }
+    }
+}
+
+/// The request `backend` may receive, and what restores the answer if it was rewritten. An
+/// on-premise backend, or a cleared (`allow`) request, gets the original. A `redact` request
+/// leaves the premises only with its entities replaced by placeholders; any other action never
+/// leaves them.
+fn outbound(
+    gateway: &Gateway,
+    judged: &Judged,
+    backend: &SharedBackend,
+) -> Result<(ChatCompletionRequest, Option<Arc<Restorer>>), ApiError> {
+    let action = judged.decision.action;
+    if backend.on_premise() || action == Action::Allow {
+        return Ok((judged.request.clone(), None));
+    }
+    let refused =
+        |why: &str| ApiError::new(500, "server_error", format!("{why}; nothing was forwarded"));
+    if action != Action::Redact {
+        return Err(refused(
+            "routing error: sensitive request routed off premise",
+        ));
+    }
+    let Ok(entities) = &judged.entities else {
+        return Err(refused("redaction needs a scan and detection failed"));
+    };
+    let redacted = gateway
+        .redact
+        .redact(
+            &judged.request,
+            &judged.extracted.units,
+            entities,
+            &judged.decision,
+        )
+        .map_err(|e| {
+            tracing::error!(target: "sluice::gateway", error = %e, "redaction failed");
+            refused(&format!("the request could not be redacted ({e})"))
+        })?;
+    let restorer = (!redacted.restorer.is_empty()).then_some(redacted.restorer);
+    Ok((redacted.request, restorer))
+}
+
+/// The answer with placeholders restored: a complete one now, a stream as it flows.
+fn restore(reply: BackendReply, restorer: Arc<Restorer>) -> Result<BackendReply, RestoreError> {
+    match reply {
+        BackendReply::Complete(mut completion) => {
+            restore_completion(&mut completion, &restorer)?;
+            Ok(BackendReply::Complete(completion))
+        }
+        BackendReply::Stream(stream) => Ok(BackendReply::Stream(restore_stream(stream, restorer))),
     }
 }
 

@@ -31,6 +31,8 @@ pub struct Gateway {
     pub metrics: Metrics,
     pub max_body_bytes: usize,
     pub detector_names: Vec<String>,
+    /// How `redact` decisions rewrite requests for cloud models.
+    pub redact: crate::redact::RedactConfig,
 }
 
 /// A request that has been scanned and decided.

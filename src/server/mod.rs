@@ -123,6 +123,7 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
         metrics: Default::default(),
         max_body_bytes: config.server.max_body_bytes,
         detector_names,
+        redact: config.redact.clone(),
     });
 
     forward_policy_events(&policies, audit.clone());

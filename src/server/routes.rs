@@ -8,6 +8,7 @@ use super::body::read_body;
 use super::chat::chat_completions;
 use super::error::ApiError;
 use super::gateway::{authenticate, Gateway};
+use crate::policy::Action;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -87,7 +88,9 @@ struct ScanText {
 }
 
 /// Entities and the decision a request would get; nothing is forwarded or audited. Takes either
-/// `{"text": "..."}` or a whole chat-completions request.
+/// `{"text": "..."}` or a whole chat-completions request. Under a `redact` decision the answer
+/// also shows what a cloud model would receive: `redacted_text` (for `{"text"}`) or
+/// `redacted_request`, with the same placeholders a real request would get.
 async fn scan(
     req: HttpRequest,
     payload: web::Payload,
@@ -96,15 +99,17 @@ async fn scan(
     let client = authenticate(&gateway.clients, header(&req))?;
     let body = read_body(&req, payload, gateway.max_body_bytes).await?;
     let chat_body;
-    let body: &[u8] = match serde_json::from_slice::<ScanText>(&body) {
-        Ok(t) => {
+    let text = serde_json::from_slice::<ScanText>(&body).ok();
+    let text_input = text.is_some();
+    let body: &[u8] = match text {
+        Some(t) => {
             chat_body = serde_json::to_vec(&serde_json::json!({
                 "model": "scan", "messages": [{"role": "user", "content": t.text}]
             }))
             .map_err(|_| ApiError::bad_request("the text cannot be encoded", Some("text")))?;
             &chat_body
         }
-        Err(_) => &body,
+        None => &body,
     };
     let judged = gateway.judge(client, body).await?;
     let d = &judged.decision;
@@ -128,14 +133,36 @@ async fn scan(
             })
         })
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({
+    let redacted = match (&judged.entities, d.action) {
+        (Ok(entities), Action::Redact) => {
+            let r = gateway
+                .redact
+                .redact(&judged.request, &judged.extracted.units, entities, d)
+                .map_err(|e| {
+                    ApiError::new(500, "server_error", format!("redaction failed: {e}"))
+                })?;
+            Some(r.request)
+        }
+        _ => None,
+    };
+    let mut answer = serde_json::json!({
         "action": d.action.as_str(),
         "detection_error": judged.entities.as_ref().err(),
         "policies": d.policies.iter().map(|p| serde_json::json!({"name": &*p.name, "version": &*p.version, "action": p.action.as_str()})).collect::<Vec<_>>(),
         "rules": rules,
         "units": units,
         "unscannable": judged.extracted.unscannable,
-    })))
+    });
+    if text_input {
+        answer["redacted_text"] = serde_json::json!(redacted.as_ref().map(|r| r
+            .messages
+            .first()
+            .and_then(|m| m.content.as_ref())
+            .map(|c| c.text_parts().concat())));
+    } else {
+        answer["redacted_request"] = serde_json::json!(redacted);
+    }
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 async fn healthz() -> HttpResponse {

@@ -1,9 +1,11 @@
 //! Which backend serves a request, given the decision and the requested model.
 //!
-//! `local` decisions go to an on-premise backend whatever model was asked for; cleared traffic goes
-//! to the model's cloud target, or stays local when no cloud backend is usable (no API key). A cloud
+//! `local` decisions go to an on-premise backend whatever model was asked for; cleared traffic
+//! (`allow`, and `redact`, which reaches the cloud only as rewritten with placeholders) goes to the
+//! model's cloud target, or stays local when no cloud backend is usable (no API key). A cloud
 //! failure before the first byte may fall back to local (it only tightens privacy); nothing ever
-//! falls back from local to cloud.
+//! falls back from local to cloud. `local` wins over `redact` in the decision itself (strictest
+//! action of all policies), before routing.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -66,13 +68,13 @@ impl Router {
         let targets = self.models.get(model).unwrap_or(&self.default);
         match action {
             Action::Block => None,
-            // Redaction needs placeholder restoration on the way back; until a redactor is in the
-            // path, redact decisions are served on premise, which is strictly tighter.
-            Action::Local | Action::Redact => Some(Route {
+            Action::Local => Some(Route {
                 primary: targets.local.clone(),
                 fallback: None,
             }),
-            Action::Allow => match &targets.cloud {
+            // The dispatcher rewrites a `redact` request before it goes off premise and restores
+            // the answer; a local fallback receives the original, as on-premise backends may.
+            Action::Allow | Action::Redact => match &targets.cloud {
                 Some(cloud) => Some(Route {
                     primary: cloud.clone(),
                     fallback: (self.fallback_to_local && !cloud.on_premise())
