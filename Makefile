@@ -9,7 +9,7 @@ VENV := $(TARGET_DIR)/venv
 OPENAI_VERSION := 3.54.0
 export ORT_DYLIB_PATH ?= $(CURDIR)/models/onnxruntime/libonnxruntime.so.1.31.1
 
-.PHONY: run test models deps build bench lint fmt policy-test
+.PHONY: run test models deps build bench bench-gateway lint fmt policy-test
 
 run: deps models build
 	@$(SLUICE) audit keygen --if-missing >/dev/null
@@ -54,8 +54,14 @@ deps:
 	  fi; \
 	fi
 
-bench: deps models
-	$(CARGO) bench --bench detect
+# Every bench: criterion benches of the detectors, policy and audit log, then the gateway under load
+# (oha against a mock upstream on loopback, directly and through sluice; installs oha if missing).
+bench: deps models bench-gateway
+	$(CARGO) bench --bench detect --bench policy --bench dictionary --bench audit --bench regex --bench ner --bench generate
+
+bench-gateway: deps models
+	@command -v oha >/dev/null 2>&1 || [ -x "$${CARGO_HOME:-$$HOME/.cargo}/bin/oha" ] || $(CARGO) install oha --locked
+	$(CARGO) bench --bench gateway_load
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -1,8 +1,10 @@
-//! NER latency and throughput on the real model: one window of about 30, 128 and 512 tokens, and a
-//! long text (about 4,000 tokens) with different numbers of windows per batched inference.
+//! NER latency and throughput on the real model: one window of 30, 128 and 512 model tokens with 2
+//! intra-op threads, the 128-token window with 1 and 2 threads, and a long text (4,000 tokens)
+//! with 1, 2 and 4 windows per batched inference.
 //!
 //! `cargo bench --bench ner` (needs `make models`). Throughput is reported in model tokens
-//! ([CLS] and [SEP] included) per second.
+//! ([CLS] and [SEP] included) per second. The target: a 128-token window in at most 20 ms with 2
+//! threads on a 2-core machine.
 
 use std::path::Path;
 use std::time::Duration;
@@ -39,27 +41,44 @@ fn text_of(tokenizer: &Tokenizer, tokens: usize) -> String {
     text
 }
 
-fn detector(sessions: usize) -> NerDetector {
+fn detector(threads: usize) -> NerDetector {
     NerDetector::load(&NerConfig {
         model_dir: repo("models/rampart"),
         onnxruntime: repo("models/onnxruntime/libonnxruntime.so.1.31.1"),
-        threads: THREADS,
-        sessions,
+        threads,
+        sessions: 1,
     })
     .expect("load the NER model (run `make models`)")
 }
 
 fn windows(c: &mut Criterion) {
     let tokenizer = Tokenizer::from_file(repo("models/rampart/tokenizer.json")).expect("tokenizer");
-    let ner = detector(1);
+    let ner = detector(THREADS);
     let mut group = c.benchmark_group("ner_window");
     group
-        .sample_size(50)
-        .measurement_time(Duration::from_secs(10));
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(5));
     for window in [30usize, 128, 512] {
         let text = text_of(&tokenizer, window - 2);
         group.throughput(Throughput::Elements(window as u64));
         group.bench_with_input(BenchmarkId::from_parameter(window), &text, |b, text| {
+            b.iter(|| ner.detect(text).expect("detect"))
+        });
+    }
+    group.finish();
+}
+
+fn threads(c: &mut Criterion) {
+    let tokenizer = Tokenizer::from_file(repo("models/rampart/tokenizer.json")).expect("tokenizer");
+    let text = text_of(&tokenizer, 126);
+    let mut group = c.benchmark_group("ner_window_128_threads");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(5));
+    group.throughput(Throughput::Elements(128));
+    for threads in [1usize, 2] {
+        let ner = detector(threads);
+        group.bench_with_input(BenchmarkId::from_parameter(threads), &text, |b, text| {
             b.iter(|| ner.detect(text).expect("detect"))
         });
     }
@@ -74,7 +93,7 @@ fn long_text(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(4000));
-    let mut ner = Some(detector(1));
+    let mut ner = Some(detector(THREADS));
     for per_batch in [1usize, 2, 4] {
         let d = ner
             .take()
@@ -90,5 +109,5 @@ fn long_text(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, windows, long_text);
+criterion_group!(benches, windows, threads, long_text);
 criterion_main!(benches);

@@ -288,6 +288,32 @@ fn concurrent_scans_from_several_threads_agree_with_a_serial_scan() {
 }
 
 #[test]
+fn batched_windows_give_the_same_findings_as_single_windows() {
+    // The last window of a batch is shorter than the others: padding must not change anything.
+    let filler = "The committee reviewed the budget figures and approved the plan. ";
+    let text = format!(
+        "{}Call Maria Garcia at (415) 555-0123. {}Anna Lee lives at 12 Oak Street. {}",
+        filler.repeat(40),
+        filler.repeat(45),
+        filler.repeat(3)
+    );
+    let single = detect(&text);
+    assert!(single.len() >= 3, "{:?}", shown(&text, &single));
+    let batched = NerDetector::load(&config())
+        .expect("load")
+        .with_windows_per_batch(3);
+    let got = batched.detect(&text).expect("detect");
+    assert_eq!(got.len(), single.len(), "{:?}", shown(&text, &got));
+    for (a, b) in got.iter().zip(&single) {
+        assert_eq!(
+            (&a.entity_type, a.start, a.end, &a.rule_id),
+            (&b.entity_type, b.start, b.end, &b.rule_id)
+        );
+        assert!((a.score - b.score).abs() < 1e-3, "{a:?} vs {b:?}");
+    }
+}
+
+#[test]
 fn a_missing_model_dir_names_make_models() {
     let cfg = NerConfig {
         model_dir: repo("models/no-such-model"),

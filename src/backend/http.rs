@@ -185,7 +185,7 @@ impl HttpBackend {
         }
         let raw = read_body(response, MAX_ANSWER_BYTES).await?;
         Completion::from_upstream(raw)
-            .map(BackendReply::Complete)
+            .map(|completion| BackendReply::Complete(Box::new(completion)))
             .map_err(|_| BackendError::Protocol {
                 detail: "the answer is not a chat completion".to_owned(),
             })

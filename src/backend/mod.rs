@@ -39,9 +39,15 @@ pub trait Backend: Send + Sync {
         request: ChatCompletionRequest,
     ) -> BoxFuture<'_, Result<BackendReply, BackendError>>;
 
-    /// Work admitted but not finished, for metrics and readiness.
+    /// Work admitted but not finished, for metrics.
     fn load(&self) -> BackendLoad {
         BackendLoad::default()
+    }
+
+    /// Whether the backend can take requests now (for `/readyz`): the embedded model has live
+    /// slots and is not shutting down. Remote backends are reached lazily and report `true`.
+    fn ready(&self) -> bool {
+        true
     }
 }
 

@@ -22,7 +22,7 @@ use crate::openai::{ChatCompletionChunk, ChatCompletionResponse, Usage};
 /// A backend's answer.
 pub enum BackendReply {
     /// The answer to a non-streaming request.
-    Complete(Completion),
+    Complete(Box<Completion>),
     /// The answer to a streaming request. Events come as the backend produces them; an `Err`
     /// ends the stream (the first bytes may already be with the client).
     Stream(ChunkStream),

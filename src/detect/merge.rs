@@ -88,25 +88,52 @@ fn absorb(into: &mut Finding, f: Finding) {
     }
 }
 
+/// Findings are first cut into clusters of transitively overlapping spans (one sweep by start), and
+/// priorities are compared only within a cluster: most findings overlap nothing, so this stays
+/// linear after the sort even on text dense with entities.
 fn resolve_across_types(mut findings: Vec<Finding>) -> Vec<Finding> {
-    findings.sort_by(|a, b| {
+    findings.sort_by_key(|f| (f.start, f.end));
+    let mut out = Vec::with_capacity(findings.len());
+    let mut cluster: Vec<Finding> = Vec::new();
+    let mut cluster_end = 0;
+    for f in findings {
+        if !cluster.is_empty() && f.start >= cluster_end {
+            resolve_cluster(&mut cluster, &mut out);
+        }
+        cluster_end = if cluster.is_empty() {
+            f.end
+        } else {
+            cluster_end.max(f.end)
+        };
+        cluster.push(f);
+    }
+    resolve_cluster(&mut cluster, &mut out);
+    out.sort_by_key(|f| (f.start, f.end));
+    out
+}
+
+/// Keeps, in priority order, each finding not wholly inside an already kept one.
+fn resolve_cluster(cluster: &mut Vec<Finding>, out: &mut Vec<Finding>) {
+    if cluster.len() == 1 {
+        out.append(cluster);
+        return;
+    }
+    cluster.sort_by(|a, b| {
         b.validated
             .cmp(&a.validated)
             .then((b.end - b.start).cmp(&(a.end - a.start)))
             .then(b.score.total_cmp(&a.score))
             .then(a.start.cmp(&b.start))
     });
-    let mut accepted: Vec<Finding> = Vec::with_capacity(findings.len());
-    for f in findings {
-        let contained = accepted
+    let first = out.len();
+    for f in cluster.drain(..) {
+        let contained = out[first..]
             .iter()
             .any(|a| a.start <= f.start && f.end <= a.end);
         if !contained {
-            accepted.push(f);
+            out.push(f);
         }
     }
-    accepted.sort_by_key(|f| (f.start, f.end));
-    accepted
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ pub use pattern::CompiledPattern;
 /// Context window defaults (Presidio looks 5 words back; a few words ahead catches "123-45-6789 (SSN)").
 const DEFAULT_BEFORE_WORDS: usize = 6;
 const DEFAULT_AFTER_WORDS: usize = 3;
+/// Context is about the words next to a value; a wider window only costs time on every match.
+const MAX_WINDOW_WORDS: usize = 50;
 
 // ---- file model ---------------------------------------------------------------------------------
 
@@ -70,9 +72,9 @@ struct ContextFile {
     words: Spanned<Vec<Spanned<String>>>,
     boost: Spanned<f32>,
     #[serde(default)]
-    before: Option<usize>,
+    before: Option<Spanned<usize>>,
     #[serde(default)]
-    after: Option<usize>,
+    after: Option<Spanned<usize>>,
     #[serde(default)]
     unit: Option<Spanned<String>>,
 }
@@ -394,17 +396,28 @@ fn check_context(file: &SourceFile, c: &ContextFile) -> Result<Context, DetectEr
             ));
         }
     };
-    let (before, after) = match unit {
-        WindowUnit::Words => (
-            c.before.unwrap_or(DEFAULT_BEFORE_WORDS),
-            c.after.unwrap_or(DEFAULT_AFTER_WORDS),
-        ),
-        // About six characters a word, so the default windows cover the same ground.
-        WindowUnit::Chars => (
-            c.before.unwrap_or(DEFAULT_BEFORE_WORDS * 6),
-            c.after.unwrap_or(DEFAULT_AFTER_WORDS * 6),
-        ),
+    let limit = match unit {
+        WindowUnit::Words => MAX_WINDOW_WORDS,
+        WindowUnit::Chars => MAX_WINDOW_WORDS * 8,
     };
+    let (default_before, default_after) = match unit {
+        WindowUnit::Words => (DEFAULT_BEFORE_WORDS, DEFAULT_AFTER_WORDS),
+        // About six characters a word, so the default windows cover the same ground.
+        WindowUnit::Chars => (DEFAULT_BEFORE_WORDS * 6, DEFAULT_AFTER_WORDS * 6),
+    };
+    let window = |side: &Option<Spanned<usize>>, default: usize| match side {
+        None => Ok(default),
+        Some(n) if *n.get_ref() > limit => Err(file.error(
+            n.span(),
+            &format!(
+                "the context window is too wide: at most {limit} {}",
+                unit_name(unit)
+            ),
+        )),
+        Some(n) => Ok(*n.get_ref()),
+    };
+    let before = window(&c.before, default_before)?;
+    let after = window(&c.after, default_after)?;
     if before == 0 && after == 0 {
         return Err(file.error(
             c.words.span(),
@@ -418,6 +431,13 @@ fn check_context(file: &SourceFile, c: &ContextFile) -> Result<Context, DetectEr
         unit,
         boost: *c.boost.get_ref(),
     })
+}
+
+fn unit_name(unit: WindowUnit) -> &'static str {
+    match unit {
+        WindowUnit::Words => "words",
+        WindowUnit::Chars => "chars",
+    }
 }
 
 /// A pack's text, for turning byte spans into `file:line:column`.
@@ -541,6 +561,15 @@ boost = 0.5
         )])
         .unwrap_err();
         assert!(e.contains("unknown context unit `lines`"), "{e}");
+        let e = load(&[(
+            "a.toml",
+            &GOOD.replace("boost = 0.5", "boost = 0.5\nbefore = 500"),
+        )])
+        .unwrap_err();
+        assert!(
+            e.starts_with("a.toml:16:10: the context window is too wide"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -165,7 +165,7 @@ fn luhn_valid(digits: impl DoubleEndedIterator<Item = u8>) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn luhn(value: &str) -> bool {
@@ -302,7 +302,7 @@ fn aba_routing(value: &str) -> bool {
     }
     let w = |i: usize| u32::from(d[i]);
     let sum = 3 * (w(0) + w(3) + w(6)) + 7 * (w(1) + w(4) + w(7)) + (w(2) + w(5) + w(8));
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn dea(value: &str) -> bool {

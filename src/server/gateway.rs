@@ -44,16 +44,6 @@ pub struct Judged {
     pub decision: Decision,
 }
 
-impl Judged {
-    /// All entities of the request, in unit order.
-    pub fn all_entities(&self) -> Vec<Entity> {
-        match &self.entities {
-            Ok(units) => units.iter().flat_map(|u| u.iter().cloned()).collect(),
-            Err(_) => Vec::new(),
-        }
-    }
-}
-
 /// Reason recorded when content that text detectors cannot judge forces a request on premise.
 pub const UNSCANNABLE_RULE: &str = "unscannable_content";
 

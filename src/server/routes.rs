@@ -169,8 +169,8 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// Ready when the audit log is writable and every client's policy set is loaded (the local model
-/// is loaded before the server starts listening).
+/// Ready when the audit log is writable, every client's policy set is loaded and the local model
+/// can take requests.
 async fn readyz(gateway: web::Data<Gateway>) -> HttpResponse {
     let audit = gateway.audit.is_writable();
     let snapshot = gateway.policies.snapshot();
@@ -179,8 +179,9 @@ async fn readyz(gateway: web::Data<Gateway>) -> HttpResponse {
         .policy_sets()
         .chain(std::iter::once(gateway.default_policies.as_slice()))
         .all(|set| snapshot.check_set(set).is_ok());
-    let body = serde_json::json!({"audit_writable": audit, "policies_valid": policies, "model_loaded": true});
-    if audit && policies {
+    let model = gateway.router.local_ready();
+    let body = serde_json::json!({"audit_writable": audit, "policies_valid": policies, "local_model_ready": model});
+    if audit && policies && model {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

@@ -98,8 +98,9 @@ impl Router {
         self.default.local.load()
     }
 
-    pub fn has_cloud(&self) -> bool {
-        self.default.cloud.is_some() || self.models.values().any(|t| t.cloud.is_some())
+    /// Whether the default local backend can take requests (readiness).
+    pub fn local_ready(&self) -> bool {
+        self.default.local.ready()
     }
 }
 

@@ -10,9 +10,12 @@ use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::data::LlamaTokenData;
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 use tokio::sync::mpsc;
 
+use super::json::JSON_OBJECT_GRAMMAR;
 use super::text::{StopFilter, Utf8Assembler};
 use crate::backend::BackendError;
 
@@ -27,6 +30,8 @@ pub struct GenParams {
     pub top_k: u32,
     pub seed: u32,
     pub stops: Vec<String>,
+    /// Constrain the answer to a JSON object.
+    pub json: bool,
 }
 
 /// Why generation ended normally.
@@ -111,7 +116,7 @@ pub fn generate(
     }
 
     let vocab = model.vocab();
-    let mut sampler = sampler(params);
+    let mut picker = TokenPicker::new(model, params)?;
     let mut assembler = Utf8Assembler::default();
     let mut filter = StopFilter::new(params.stops.iter().cloned());
     let mut piece = Vec::with_capacity(32);
@@ -127,7 +132,7 @@ pub fn generate(
             .map_err(|_| Interrupted::Disconnected)
     };
     loop {
-        let token = sampler.sample(context, logits_index);
+        let token = picker.pick(context, logits_index);
         if vocab.is_eog(token) {
             send(filter.push(&assembler.finish()).text + &filter.finish())?;
             return Ok((FinishReason::Stop, generated));
@@ -169,20 +174,63 @@ pub fn generate(
     }
 }
 
-/// The sampler chain llama-server uses for these settings: top-k, top-p, temperature, then a
-/// seeded draw; greedy at temperature 0.
-fn sampler(params: &GenParams) -> LlamaSampler {
-    if params.temperature <= 0.0 {
-        return LlamaSampler::greedy();
+/// Chooses each next token.
+///
+/// The chain is the one llama-server uses for these settings (top-k, top-p, temperature, a
+/// seeded draw; greedy at temperature 0). The JSON grammar is checked on the chain's pick and
+/// applied to the whole vocabulary only when the pick breaks it, as llama-server does: running
+/// the grammar over every candidate costs more than the model step itself.
+struct TokenPicker {
+    chain: LlamaSampler,
+    grammar: Option<LlamaSampler>,
+}
+
+impl TokenPicker {
+    fn new(model: &LlamaModel, params: &GenParams) -> Result<Self, Interrupted> {
+        let grammar = if params.json {
+            let grammar =
+                LlamaSampler::grammar(model, JSON_OBJECT_GRAMMAR, "root").map_err(|_| {
+                    Interrupted::Failed(BackendError::unavailable(
+                        "the JSON grammar failed to load",
+                    ))
+                })?;
+            Some(grammar)
+        } else {
+            None
+        };
+        let chain = if params.temperature <= 0.0 {
+            LlamaSampler::greedy()
+        } else {
+            let mut chain = Vec::with_capacity(4);
+            if params.top_k > 0 {
+                chain.push(LlamaSampler::top_k(params.top_k as i32));
+            }
+            if params.top_p < 1.0 {
+                chain.push(LlamaSampler::top_p(params.top_p, 1));
+            }
+            chain.push(LlamaSampler::temp(params.temperature));
+            chain.push(LlamaSampler::dist(params.seed));
+            LlamaSampler::chain_simple(chain)
+        };
+        Ok(TokenPicker { chain, grammar })
     }
-    let mut chain = Vec::with_capacity(4);
-    if params.top_k > 0 {
-        chain.push(LlamaSampler::top_k(params.top_k as i32));
+
+    fn pick(&mut self, context: &LlamaContext<'_>, logits_index: i32) -> LlamaToken {
+        let token = self.chain.sample(context, logits_index);
+        let Some(grammar) = &mut self.grammar else {
+            return token;
+        };
+        let mut pick = LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 1.0, 0.0)], false);
+        pick.apply_sampler(grammar);
+        let token = if pick.data[0].logit().is_finite() {
+            token
+        } else {
+            let mut candidates = context.token_data_array_ith(logits_index);
+            candidates.apply_sampler(grammar);
+            candidates.apply_sampler(&mut self.chain);
+            candidates.selected_token().unwrap_or(token)
+        };
+        grammar.accept(token);
+        token
     }
-    if params.top_p < 1.0 {
-        chain.push(LlamaSampler::top_p(params.top_p, 1));
-    }
-    chain.push(LlamaSampler::temp(params.temperature));
-    chain.push(LlamaSampler::dist(params.seed));
-    LlamaSampler::chain_simple(chain)
 }

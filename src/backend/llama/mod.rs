@@ -3,10 +3,12 @@
 //! The model is loaded once and shared by a few slots ([`slots`]), each generating one answer at
 //! a time on its own thread. A request is checked, rendered and tokenized on the blocking pool
 //! ([`prompt`]), then queued; the async side only relays events ([`answer`]). Nothing here runs
-//! model code on the async runtime.
+//! model code on the async runtime. `response_format` JSON modes are enforced by a grammar
+//! ([`json`]).
 
 mod answer;
 mod generate;
+mod json;
 mod prompt;
 mod runtime;
 mod slots;
@@ -23,6 +25,7 @@ use tokio::sync::mpsc;
 
 use self::answer::AnswerEnvelope;
 use self::generate::{GenEvent, GenParams};
+use self::json::OutputFormat;
 use self::runtime::{llama_runtime, model_setup_lock};
 use self::slots::{Job, SlotPool, SlotSettings};
 use super::{Backend, BackendError, BackendInitError, BackendLoad, BackendReply, LlamaConfig};
@@ -70,6 +73,18 @@ impl EmbeddedLlama {
         }
         if config.max_tokens == 0 {
             return Err(invalid("max_tokens must be at least 1"));
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if config.slots * config.threads as usize > cores {
+            // llama.cpp's threads spin while they wait for each other; oversubscribed cores make
+            // every generation many times slower, not just proportionally slower.
+            tracing::warn!(
+                backend = name,
+                slots = config.slots,
+                threads = config.threads,
+                cores,
+                "slots × threads exceeds the CPU cores; generation will be much slower"
+            );
         }
         let runtime = llama_runtime()?;
         let model = {
@@ -137,14 +152,21 @@ impl EmbeddedLlama {
     }
 
     async fn serve(&self, request: ChatCompletionRequest) -> Result<BackendReply, BackendError> {
-        let params = self.params(&request)?;
-        let turns = prompt::render_turns(&request)?;
+        let format = json::output_format(&request)?;
+        let mut params = self.params(&request)?;
+        params.json = matches!(format, OutputFormat::Json { .. });
+        let turns = prompt::render_turns(&request, &format)?;
         let model = Arc::clone(&self.model);
         let template = self.template.clone();
         let prompt =
             tokio::task::spawn_blocking(move || prompt::tokenize(&model, &template, turns))
                 .await
                 .map_err(|_| BackendError::unavailable("tokenizing the prompt failed"))??;
+        if prompt.is_empty() {
+            return Err(BackendError::bad_request(
+                "the conversation renders to no tokens",
+            ));
+        }
         let context = self.slots.context_size();
         if prompt.len() >= context {
             return Err(BackendError::BadRequest {
@@ -182,7 +204,7 @@ impl EmbeddedLlama {
         } else {
             answer::collect(receiver, envelope, prompt_tokens)
                 .await
-                .map(BackendReply::Complete)
+                .map(|completion| BackendReply::Complete(Box::new(completion)))
         }
     }
 
@@ -227,6 +249,7 @@ impl EmbeddedLlama {
             top_k: self.config.top_k,
             seed,
             stops,
+            json: false,
         })
     }
 }
@@ -256,5 +279,9 @@ impl Backend for EmbeddedLlama {
 
     fn load(&self) -> BackendLoad {
         self.slots.load()
+    }
+
+    fn ready(&self) -> bool {
+        self.slots.ready()
     }
 }

@@ -7,6 +7,7 @@
 //!   tools reliably, so the paragraph tells it the tools exist and to answer in plain text, and
 //!   answers never contain `tool_calls`;
 //! * earlier assistant tool calls are written out as text, and tool results are `tool` turns;
+//! * a requested JSON format (and its schema) is stated in the system prompt;
 //! * image, audio and file parts are refused: the local model cannot read them, and silently
 //!   dropping them would answer a different question than the one asked.
 //!
@@ -15,6 +16,7 @@
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::token::LlamaToken;
 
+use super::json::OutputFormat;
 use crate::backend::BackendError;
 use crate::openai::{ChatCompletionRequest, MessageContent, Role};
 
@@ -26,7 +28,10 @@ pub struct Turn {
 }
 
 /// Renders the request's messages (and tools) into plain text turns.
-pub fn render_turns(request: &ChatCompletionRequest) -> Result<Vec<Turn>, BackendError> {
+pub fn render_turns(
+    request: &ChatCompletionRequest,
+    format: &OutputFormat,
+) -> Result<Vec<Turn>, BackendError> {
     let mut turns = Vec::with_capacity(request.messages.len() + 1);
     for (index, message) in request.messages.iter().enumerate() {
         let role = match message.role {
@@ -67,22 +72,35 @@ pub fn render_turns(request: &ChatCompletionRequest) -> Result<Vec<Turn>, Backen
         }
         turns.push(Turn { role, content });
     }
-    if let Some(tools) = tools_paragraph(request) {
+    let paragraphs = [tools_paragraph(request), format_paragraph(format)];
+    for paragraph in paragraphs.into_iter().flatten() {
         match turns.iter_mut().find(|turn| turn.role == "system") {
             Some(system) => {
                 system.content.push_str("\n\n");
-                system.content.push_str(&tools);
+                system.content.push_str(&paragraph);
             }
             None => turns.insert(
                 0,
                 Turn {
                     role: "system",
-                    content: tools,
+                    content: paragraph,
                 },
             ),
         }
     }
     Ok(turns)
+}
+
+fn format_paragraph(format: &OutputFormat) -> Option<String> {
+    match format {
+        OutputFormat::Text => None,
+        OutputFormat::Json { schema: None } => Some("Answer with a JSON object.".to_owned()),
+        OutputFormat::Json {
+            schema: Some(schema),
+        } => Some(format!(
+            "Answer with a JSON object that follows this JSON schema: {schema}"
+        )),
+    }
 }
 
 fn tools_paragraph(request: &ChatCompletionRequest) -> Option<String> {
@@ -138,7 +156,10 @@ mod tests {
     use crate::openai::parse_request;
 
     fn turns(body: &str) -> Result<Vec<Turn>, BackendError> {
-        render_turns(&parse_request(body.as_bytes()).unwrap())
+        render_turns(
+            &parse_request(body.as_bytes()).unwrap(),
+            &OutputFormat::Text,
+        )
     }
 
     #[test]

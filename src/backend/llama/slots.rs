@@ -151,6 +151,12 @@ impl SlotPool {
         }
     }
 
+    /// Whether a slot is running and the pool is not shutting down.
+    pub fn ready(&self) -> bool {
+        self.counters.live_slots.load(Ordering::SeqCst) > 0
+            && !self.counters.shutdown.load(Ordering::SeqCst)
+    }
+
     /// Stops running generations and refuses queued and new jobs with
     /// [`BackendError::Cancelled`].
     pub fn shutdown(&self) {

@@ -24,8 +24,6 @@ use self::model::Model;
 use self::windows::{Vocab, Window, Windows};
 use super::{DetectConfig, DetectError, Detector, Finding};
 
-pub use self::windows::MAX_WINDOW_TOKENS;
-
 /// Windows of one text that run as one batched inference. On 2 cores batching full windows was
 /// no faster, and each extra window in a batch costs about 64 MB of activations (benches/ner.rs).
 const WINDOWS_PER_BATCH: usize = 1;

@@ -65,26 +65,27 @@ impl ContextMatcher {
                 chars_forward(text, end, self.after),
             ),
         };
+        // One search over both windows and the value between them; hits touching the value are
+        // not context.
         let mut found: Vec<String> = Vec::new();
-        for window in [from..start, end..to] {
-            if window.is_empty() {
+        let mut at = from;
+        while let Some(m) = self
+            .automaton
+            .find(aho_corasick::Input::new(bytes).range(at..to))
+        {
+            if m.end() > start && m.start() < end {
+                at = end.max(m.start() + 1);
                 continue;
             }
-            let mut at = window.start;
-            while let Some(m) = self
-                .automaton
-                .find(aho_corasick::Input::new(bytes).range(at..window.end))
-            {
-                let word = &self.words[m.pattern().as_usize()];
-                if whole_word(bytes, m.start(), m.end()) {
-                    if !found.iter().any(|w| w == word) {
-                        found.push(word.clone());
-                    }
-                    at = m.end();
-                } else {
-                    // Part of a longer word; a context word may still start inside it.
-                    at = m.start() + 1;
+            let word = &self.words[m.pattern().as_usize()];
+            if whole_word(bytes, m.start(), m.end()) {
+                if !found.iter().any(|w| w == word) {
+                    found.push(word.clone());
                 }
+                at = m.end();
+            } else {
+                // Part of a longer word; a context word may still start inside it.
+                at = m.start() + 1;
             }
         }
         found
