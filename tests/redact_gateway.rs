@@ -6,7 +6,7 @@
 mod redact_support;
 mod support;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use redact_support::*;
 use serde_json::{json, Value};
@@ -25,6 +25,35 @@ const VALUES: &[&str] = &[
     "jroe-admin",
     "acme-labs.com Tower",
 ];
+
+/// Everything sluice logs (any level) and its dependencies log at info and above; all tests of
+/// this binary share it.
+fn logs() -> String {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    let buffer = LOGS.get_or_init(|| {
+        let buffer: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let sink = buffer.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter("info,sluice=trace")
+            .with_ansi(false)
+            .with_writer(move || LogSink(sink.clone()))
+            .init();
+        buffer
+    });
+    String::from_utf8_lossy(&buffer.lock().unwrap()).into_owned()
+}
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 fn assert_no_value(what: &str, haystack: &str) {
     for v in VALUES {
@@ -75,6 +104,7 @@ async fn start_pipeline(
     redact: Option<sluice::redact::RedactConfig>,
     pipeline: Arc<Pipeline>,
 ) -> Fixture {
+    logs();
     let echo = EchoUpstream::start().await;
     let audit = AuditDirs::new();
     let dir = policy_dir(policies);
@@ -261,6 +291,7 @@ async fn a_streamed_echo_is_restored_wherever_the_chunks_are_cut() {
         assert_no_value("the cloud's request", &received);
     }
     assert_no_value("the audit log", &audit.all_records());
+    assert_no_value("the gateway's logs", &logs());
     echo.stop().await;
 }
 
@@ -286,6 +317,12 @@ async fn an_answer_that_cannot_be_restored_ends_in_an_error_not_half_restored() 
             .any(|l| l.contains("\"outcome\"") && l.contains("502")),
         "the outcome records the failure"
     );
+    let logged = logs();
+    assert!(
+        logged.contains("restoring a streamed answer failed"),
+        "the failure is logged"
+    );
+    assert_no_value("the gateway's logs", &logged);
     echo.stop().await;
 }
 

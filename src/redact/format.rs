@@ -7,6 +7,7 @@
 //! including JSON tool-call arguments (no quote, backslash or control character).
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer};
 
@@ -25,7 +26,8 @@ pub struct PlaceholderFormat {
     separator: String,
     suffix: String,
     /// Matches any text of this shape (issued or not), to keep literal look-alikes out of use.
-    shape: regex::Regex,
+    /// Shared, because a cloned `Regex` starts with an empty cache pool.
+    shape: Arc<regex::Regex>,
 }
 
 impl PlaceholderFormat {
@@ -91,7 +93,7 @@ impl PlaceholderFormat {
             prefix: prefix.to_owned(),
             separator: separator.to_owned(),
             suffix: suffix.to_owned(),
-            shape,
+            shape: Arc::new(shape),
         })
     }
 
@@ -122,6 +124,16 @@ impl PlaceholderFormat {
 
     pub fn template(&self) -> &str {
         &self.template
+    }
+
+    /// The text before `{type}`.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The text after `{n}`.
+    pub fn suffix(&self) -> &str {
+        &self.suffix
     }
 }
 

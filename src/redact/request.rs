@@ -117,11 +117,14 @@ pub fn redact_request(
         }
     }
     let plain = Sweeper::new(&pseudonyms, TextContext::Plain);
-    let json = Sweeper::new(&pseudonyms, TextContext::JsonArguments);
+    let json = leaves
+        .iter()
+        .any(|l| l.context == TextContext::JsonArguments)
+        .then(|| Sweeper::new(&pseudonyms, TextContext::JsonArguments));
     for leaf in leaves {
-        let sweeper = match leaf.context {
-            TextContext::Plain => &plain,
-            TextContext::JsonArguments => &json,
+        let sweeper = match (leaf.context, &json) {
+            (TextContext::JsonArguments, Some(json)) => json,
+            _ => &plain,
         };
         let swept = sweeper.find(&leaf.text);
         if leaf.detected.is_empty() && swept.is_empty() {

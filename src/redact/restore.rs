@@ -3,13 +3,11 @@
 //! Only placeholders issued for this request are replaced: one the model invents (`<PERSON_9>`
 //! when eight were issued) stays as written, and so does a real value the model writes on its own
 //! (nothing is masked on the way back). Replacement is one pass, so a restored value is never
-//! itself searched for placeholders. The issued placeholders are matched with one Aho-Corasick
-//! automaton; the format's checks guarantee that none is a prefix of, or hidden inside, another,
-//! so leftmost-longest matching finds exactly the placeholders the model wrote.
+//! itself searched for placeholders. Matching needs no automaton built per request: the format's
+//! checks guarantee that a placeholder can only start where the format's prefix occurs and ends
+//! at the first occurrence of its suffix, so each candidate is one lookup among the sorted issued
+//! placeholders, and none can hide inside another.
 
-use std::collections::HashSet;
-
-use aho_corasick::{AhoCorasick, MatchKind};
 use serde_json::Value;
 
 use super::vault::Pseudonyms;
@@ -60,61 +58,90 @@ impl RestoreBudget {
 
 /// The frozen mapping of one request, ready to restore its answer.
 pub struct Restorer {
-    placeholders: Vec<String>,
+    /// Issued placeholders, sorted, each with the index of its value.
+    sorted: Vec<(String, usize)>,
     values: Vec<String>,
     /// Values escaped for JSON strings, where that differs from the value.
     escaped: Vec<Option<String>>,
-    matcher: Option<AhoCorasick>,
-    /// Every proper prefix of every placeholder: what a stream must hold back at a chunk's end.
-    prefixes: HashSet<String>,
-    /// The character every placeholder starts with.
-    lead: Option<char>,
+    /// The format's text before the type (every placeholder starts with it) ...
+    prefix: String,
+    /// ... and the first character of its text after the number (the first one after the
+    /// prefix, since neither types, separators nor numbers contain it).
+    end: char,
+    suffix_len: usize,
     longest: usize,
 }
 
 impl Restorer {
     pub fn new(pseudonyms: &Pseudonyms) -> Self {
-        let placeholders: Vec<String> = pseudonyms
-            .entries()
+        let entries = pseudonyms.entries();
+        let mut sorted: Vec<(String, usize)> = entries
             .iter()
-            .map(|p| p.placeholder().to_owned())
+            .enumerate()
+            .map(|(i, p)| (p.placeholder().to_owned(), i))
             .collect();
-        let values: Vec<String> = pseudonyms
-            .entries()
-            .iter()
-            .map(|p| p.value().to_owned())
-            .collect();
-        let escaped = pseudonyms
-            .entries()
-            .iter()
-            .map(|p| Some(p.json_form()).filter(|e| e != p.value()))
-            .collect();
-        let matcher = (!placeholders.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(&placeholders)
-                .expect("a few short literal patterns always build")
-        });
-        let mut prefixes = HashSet::new();
-        for p in &placeholders {
-            for (i, _) in p.char_indices().skip(1) {
-                prefixes.insert(p[..i].to_owned());
-            }
-        }
+        sorted.sort_unstable();
+        let format = pseudonyms.format();
         Restorer {
-            lead: placeholders.first().and_then(|p| p.chars().next()),
-            longest: placeholders.iter().map(String::len).max().unwrap_or(0),
-            placeholders,
-            values,
-            escaped,
-            matcher,
-            prefixes,
+            longest: sorted.iter().map(|(p, _)| p.len()).max().unwrap_or(0),
+            sorted,
+            values: entries.iter().map(|p| p.value().to_owned()).collect(),
+            escaped: entries
+                .iter()
+                .map(|p| Some(p.json_form()).filter(|e| e != p.value()))
+                .collect(),
+            prefix: format.prefix().to_owned(),
+            end: format
+                .suffix()
+                .chars()
+                .next()
+                .expect("formats have a suffix"),
+            suffix_len: format.suffix().len(),
         }
+    }
+
+    /// The first issued placeholder in `text` at or after byte `from`: start, end, value index.
+    fn find(&self, text: &str, from: usize) -> Option<(usize, usize, usize)> {
+        if self.sorted.is_empty() {
+            return None;
+        }
+        let step = self.prefix.chars().next().map_or(1, char::len_utf8);
+        let mut at = from;
+        while let Some(offset) = text.get(at..)?.find(&self.prefix) {
+            let start = at + offset;
+            let mut window_end = (start + self.longest).min(text.len());
+            while !text.is_char_boundary(window_end) {
+                window_end -= 1;
+            }
+            let body = start + self.prefix.len();
+            if let Some(j) = text.get(body..window_end).and_then(|w| w.find(self.end)) {
+                let end = body + j + self.suffix_len;
+                if let Some(candidate) = text.get(start..end) {
+                    if let Ok(k) = self
+                        .sorted
+                        .binary_search_by(|(p, _)| p.as_str().cmp(candidate))
+                    {
+                        return Some((start, end, self.sorted[k].1));
+                    }
+                }
+            }
+            at = start + step;
+        }
+        None
+    }
+
+    /// True if `fragment` is the start, but not the whole, of an issued placeholder.
+    fn starts_placeholder(&self, fragment: &str) -> bool {
+        let first = self.sorted.partition_point(|(p, _)| p.as_str() < fragment);
+        self.sorted[first..]
+            .iter()
+            .take_while(|(p, _)| p.starts_with(fragment))
+            .any(|(p, _)| p.len() > fragment.len())
     }
 
     /// True when nothing was masked (restoring is then the identity).
     pub fn is_empty(&self) -> bool {
-        self.placeholders.is_empty()
+        self.sorted.is_empty()
     }
 
     /// The length in bytes of the longest issued placeholder.
@@ -124,9 +151,7 @@ impl Restorer {
 
     /// True if `text` contains an issued placeholder.
     pub fn contains_placeholder(&self, text: &str) -> bool {
-        self.matcher
-            .as_ref()
-            .is_some_and(|m| m.find(text).is_some())
+        self.find(text, 0).is_some()
     }
 
     /// `text` with every issued placeholder replaced by its value, or `None` if it has none.
@@ -233,16 +258,13 @@ impl Restorer {
         out: &mut String,
         budget: &mut RestoreBudget,
     ) -> Result<usize, RestoreError> {
-        let Some(matcher) = &self.matcher else {
-            return Ok(0);
-        };
         let mut last = 0;
-        for m in matcher.find_iter(text) {
-            let value = self.value_for(m.pattern().as_usize(), context);
+        while let Some((start, end, index)) = self.find(text, last) {
+            let value = self.value_for(index, context);
             budget.spend(value.len())?;
-            out.push_str(&text[last..m.start()]);
+            out.push_str(&text[last..start]);
             out.push_str(value);
-            last = m.end();
+            last = end;
         }
         Ok(last)
     }
@@ -258,22 +280,21 @@ impl Restorer {
     /// placeholder: what a stream must hold back until the next chunk says how it continues.
     /// Never more than [`Self::longest_placeholder`] − 1.
     pub fn pending_suffix(&self, text: &str, from: usize) -> usize {
-        let Some(lead) = self.lead else {
+        let Some(lead) = self.prefix.chars().next().filter(|_| !self.is_empty()) else {
             return 0;
         };
-        let window_start = text
+        let mut start = text
             .len()
             .saturating_sub(self.longest.saturating_sub(1))
             .max(from);
-        let mut start = window_start;
         while !text.is_char_boundary(start) {
             start += 1;
         }
         // Every placeholder starts with `lead`, so only its occurrences can start a held suffix;
-        // the first one whose suffix is a known prefix gives the longest.
+        // the first one whose suffix starts a placeholder gives the longest.
         for (i, _) in text[start..].match_indices(lead) {
             let suffix = &text[start + i..];
-            if self.prefixes.contains(suffix) {
+            if self.starts_placeholder(suffix) {
                 return suffix.len();
             }
         }

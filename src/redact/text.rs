@@ -5,7 +5,7 @@
 //! request, every whole-word occurrence of it in every forwarded text is masked too, with the
 //! same placeholder: masking more is the safe direction, and restoring puts it all back.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use super::restore::TextContext;
 use super::vault::Pseudonyms;
@@ -37,6 +37,8 @@ impl Sweeper {
         let matcher = (!forms.is_empty()).then(|| {
             AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
+                // Built per request for a handful of short patterns: the cheapest build wins.
+                .kind(Some(AhoCorasickKind::NoncontiguousNFA))
                 .build(&forms)
                 .expect("literal patterns always build")
         });

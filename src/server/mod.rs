@@ -143,6 +143,9 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
             .configure(routes::configure)
     })
     .shutdown_timeout(config.server.shutdown_grace_secs)
+    // Streamed tokens go out as they come: with Nagle's algorithm a small SSE event waits for the
+    // client's delayed ACK of the previous write (up to 40 ms on Linux) on keep-alive connections.
+    .tcp_nodelay(true)
     .bind(&config.server.listen)
     .with_context(|| format!("listening on {}", config.server.listen))?;
     if config.server.workers > 0 {

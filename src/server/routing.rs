@@ -103,3 +103,67 @@ impl Router {
         self.default.local.ready()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{BackendError, BackendReply};
+    use crate::openai::ChatCompletionRequest;
+    use futures_util::future::BoxFuture;
+
+    /// Routing only looks at names and placement.
+    struct Placed(&'static str, bool);
+
+    impl Backend for Placed {
+        fn name(&self) -> &str {
+            self.0
+        }
+        fn on_premise(&self) -> bool {
+            self.1
+        }
+        fn chat(
+            &self,
+            _: ChatCompletionRequest,
+        ) -> BoxFuture<'_, Result<BackendReply, BackendError>> {
+            Box::pin(async { Err(BackendError::Cancelled) })
+        }
+    }
+
+    fn router(cloud: bool) -> Router {
+        let local: SharedBackend = Arc::new(Placed("local", true));
+        let cloud: Option<SharedBackend> =
+            cloud.then(|| Arc::new(Placed("cloud", false)) as SharedBackend);
+        Router::new(local, cloud, BTreeMap::new(), true)
+    }
+
+    fn names(route: Option<Route>) -> Option<(String, Option<String>)> {
+        route.map(|r| {
+            (
+                r.primary.name().to_owned(),
+                r.fallback.map(|f| f.name().to_owned()),
+            )
+        })
+    }
+
+    #[test]
+    fn redact_goes_to_the_cloud_like_allow_and_local_stays() {
+        let r = router(true);
+        let cloud = Some(("cloud".to_owned(), Some("local".to_owned())));
+        assert_eq!(names(r.route(Action::Allow, "m")), cloud);
+        assert_eq!(names(r.route(Action::Redact, "m")), cloud);
+        assert_eq!(
+            names(r.route(Action::Local, "m")),
+            Some(("local".to_owned(), None))
+        );
+        assert_eq!(names(r.route(Action::Block, "m")), None);
+    }
+
+    #[test]
+    fn without_a_cloud_redact_is_served_on_premise() {
+        let r = router(false);
+        assert_eq!(
+            names(r.route(Action::Redact, "m")),
+            Some(("local".to_owned(), None))
+        );
+    }
+}

@@ -86,6 +86,8 @@ impl EchoUpstream {
         })
         .workers(1)
         .disable_signals()
+        // Like real upstreams, stream events without waiting for the client's delayed ACKs.
+        .tcp_nodelay(true)
         .bind("127.0.0.1:0")
         .expect("bind echo");
         let addr = server.addrs()[0];
