@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use sluice::detect::{DetectConfig, Pipeline};
+use sluice::detect::dictionary::DictionaryDetector;
+use sluice::detect::regex::RegexDetector;
+use sluice::detect::{DetectConfig, Detector, Pipeline};
 
 #[path = "corpus.rs"]
 mod corpus;
@@ -28,6 +30,24 @@ fn regex_and_dictionary(c: &mut Criterion) {
     g.sample_size(20).measurement_time(Duration::from_secs(10));
     g.bench_function("1MB mixed prose", |b| {
         b.iter(|| pipeline.scan(&text).unwrap())
+    });
+    g.finish();
+
+    // The same corpus through each stage alone, to show where the pipeline's time goes.
+    let cfg = config(false);
+    let regex = RegexDetector::load(&cfg.rules)
+        .and_then(|r| r.with_thresholds(cfg.min_score, &cfg.thresholds))
+        .expect("rules load");
+    let dictionary =
+        DictionaryDetector::load(&cfg.rules.join("dictionaries")).expect("dictionaries load");
+    let mut g = c.benchmark_group("regex+dictionary stages");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.sample_size(20).measurement_time(Duration::from_secs(6));
+    g.bench_function("regex detector", |b| {
+        b.iter(|| regex.detect(&text).unwrap())
+    });
+    g.bench_function("dictionary detector", |b| {
+        b.iter(|| dictionary.detect(&text).unwrap())
     });
     g.finish();
 }

@@ -9,16 +9,27 @@ use super::DetectError;
 #[derive(Debug, Clone, Default)]
 pub struct AllowList {
     terms: HashSet<String>,
+    /// The byte lengths of the shortest and longest term: most findings fall outside them, and
+    /// are answered without lower-casing and hashing their text.
+    min_len: usize,
+    max_len: usize,
 }
 
 impl AllowList {
     pub fn from_terms<I: IntoIterator<Item = S>, S: AsRef<str>>(terms: I) -> Self {
+        let terms: HashSet<String> = terms
+            .into_iter()
+            .map(|t| t.as_ref().trim().to_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect();
+        // Lower-casing can change a value's byte length ('İ' grows, the Kelvin sign shrinks), so
+        // the bounds are loose; a value they wrongly rule out stays an entity (fails closed).
+        let min_len = terms.iter().map(String::len).min().unwrap_or(0) * 3 / 4;
+        let max_len = terms.iter().map(String::len).max().unwrap_or(0) * 3 / 2 + 8;
         AllowList {
-            terms: terms
-                .into_iter()
-                .map(|t| t.as_ref().trim().to_lowercase())
-                .filter(|t| !t.is_empty())
-                .collect(),
+            terms,
+            min_len,
+            max_len,
         }
     }
 
@@ -57,7 +68,10 @@ impl AllowList {
     }
 
     pub fn contains(&self, value: &str) -> bool {
-        !self.terms.is_empty() && self.terms.contains(&value.trim().to_lowercase())
+        if self.terms.is_empty() || value.len() < self.min_len || value.len() > self.max_len {
+            return false;
+        }
+        self.terms.contains(&value.trim().to_lowercase())
     }
 
     pub fn len(&self) -> usize {

@@ -24,6 +24,9 @@ pub struct MergeOptions {
 
 impl MergeOptions {
     fn threshold(&self, entity_type: &str) -> f32 {
+        if self.thresholds.is_empty() {
+            return self.min_score;
+        }
         self.thresholds
             .get(entity_type)
             .copied()
@@ -49,18 +52,23 @@ fn is_deny_listed(f: &Finding) -> bool {
 }
 
 fn unify_same_type(text: &str, mut findings: Vec<Finding>) -> Vec<Finding> {
-    findings.sort_by(|a, b| {
-        a.entity_type
-            .cmp(&b.entity_type)
-            .then(a.start.cmp(&b.start))
-            .then(b.end.cmp(&a.end))
-    });
+    // One sort by position (stable, so equal spans keep detector order), then one pass that
+    // remembers the last kept finding of each type: the same result as grouping by type first,
+    // without comparing type names in the sort.
+    findings.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
     let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut last_of_type: HashMap<String, usize> = HashMap::new();
     for f in findings {
-        if let Some(last) = out.last_mut() {
-            if last.entity_type == f.entity_type && touches(text, last, &f) {
-                absorb(last, f);
+        if let Some(&i) = last_of_type.get(f.entity_type.as_str()) {
+            if touches(text, &out[i], &f) {
+                absorb(&mut out[i], f);
                 continue;
+            }
+        }
+        match last_of_type.get_mut(f.entity_type.as_str()) {
+            Some(i) => *i = out.len(),
+            None => {
+                last_of_type.insert(f.entity_type.clone(), out.len());
             }
         }
         out.push(f);
@@ -68,7 +76,6 @@ fn unify_same_type(text: &str, mut findings: Vec<Finding>) -> Vec<Finding> {
     out
 }
 
-/// Same-type findings merge when they overlap or are separated by nothing (word pieces).
 fn touches(_text: &str, a: &Finding, b: &Finding) -> bool {
     b.start <= a.end
 }

@@ -4,7 +4,7 @@
 //! terms almost every word shares its first two or three letters with some term, so most walks
 //! go a few states deep before dying. Nearly all ordinary words are already ruled out by their
 //! first four bytes: this filter holds a hash of every term's first four bytes (ASCII
-//! lower-cased), and of whole terms shorter than that, so one load answers "could a term start
+//! case folded), and of whole terms shorter than that, so one load answers "could a term start
 //! here?". It may say yes wrongly (hash collisions: the walk then finds nothing), never no
 //! wrongly.
 
@@ -30,36 +30,54 @@ impl PrefixFilter {
             if len < PREFIX_LEN {
                 filter.short_lengths[len] = true;
             }
-            let slot = slot(&bytes[..len]);
+            let slot = slot(len, fold(&bytes[..len]));
             filter.bits[slot >> 6] |= 1 << (slot & 63);
         }
         filter
     }
 
-    /// False if no term can start at the beginning of `rest`.
+    /// False only if no term can start at the beginning of `rest`.
     #[inline]
     pub fn may_start(&self, rest: &[u8]) -> bool {
-        if rest.len() >= PREFIX_LEN && self.contains(&rest[..PREFIX_LEN]) {
+        let n = rest.len().min(PREFIX_LEN);
+        let word = fold(&rest[..n]);
+        if n == PREFIX_LEN && self.contains(slot(PREFIX_LEN, word)) {
             return true;
         }
-        (1..PREFIX_LEN.min(rest.len() + 1))
-            .any(|len| self.short_lengths[len] && self.contains(&rest[..len]))
+        (1..=n.min(PREFIX_LEN - 1))
+            .any(|len| self.short_lengths[len] && self.contains(slot(len, word)))
     }
 
     #[inline]
-    fn contains(&self, prefix: &[u8]) -> bool {
-        let slot = slot(prefix);
+    fn contains(&self, slot: usize) -> bool {
         self.bits[slot >> 6] & (1 << (slot & 63)) != 0
     }
 }
 
-/// The bit for a prefix of at most `PREFIX_LEN` bytes, ASCII case-folded.
+/// Up to four bytes as one little-endian word, with bit 5 of every byte set: ASCII letters fold to
+/// lower case in one `or`. Other bytes may fold onto each other ('@' onto '`'), which can only
+/// make the filter say yes more often, since terms are folded the same way.
 #[inline]
-fn slot(prefix: &[u8]) -> usize {
-    let mut key = prefix.len() as u32;
-    for &b in prefix {
-        key = (key << 8) | u32::from(b.to_ascii_lowercase());
-    }
+fn fold(bytes: &[u8]) -> u32 {
+    let word = match <[u8; 4]>::try_from(bytes) {
+        Ok(four) => u32::from_le_bytes(four),
+        Err(_) => bytes
+            .iter()
+            .rev()
+            .fold(0u32, |w, &b| (w << 8) | u32::from(b)),
+    };
+    word | 0x2020_2020
+}
+
+/// The bit for the first `len` bytes of a folded word: the bytes themselves, and for shorter
+/// prefixes their length in the top byte, hashed multiplicatively.
+#[inline]
+fn slot(len: usize, word: u32) -> usize {
+    let key = if len >= PREFIX_LEN {
+        word
+    } else {
+        (word & ((1u32 << (8 * len)) - 1)) | ((len as u32) << 24)
+    };
     (key.wrapping_mul(0x9E37_79B1) >> (32 - BITS_LOG2)) as usize
 }
 

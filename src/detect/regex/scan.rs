@@ -19,7 +19,8 @@
 
 use std::collections::VecDeque;
 
-use regex_automata::hybrid::dfa::{Cache, OverlappingState, DFA};
+use regex_automata::hybrid::dfa::{Cache, DFA};
+use regex_automata::hybrid::LazyStateID;
 use regex_automata::nfa::thompson;
 use regex_automata::util::captures::Captures;
 use regex_automata::util::pool::{Pool, PoolGuard};
@@ -113,6 +114,10 @@ fn build_error(e: &dyn std::fmt::Display) -> DetectError {
     ))
 }
 
+fn gave_up(at: usize) -> DetectError {
+    scan_error(MatchError::gave_up(at))
+}
+
 fn scan_error(e: MatchError) -> DetectError {
     DetectError::Config(format!("regex scan could not complete: {e}"))
 }
@@ -199,9 +204,11 @@ impl Scanner {
         text: &str,
         hits: &mut Vec<Hit>,
     ) -> Result<(), DetectError> {
-        let mut cache = self.forward.caches.get();
-        let input = Input::new(text);
-        let mut state = OverlappingState::start();
+        let mut guard = self.forward.caches.get();
+        // Dereferenced once: the guard's deref checks which kind of slot it holds, every time.
+        let cache: &mut Cache = &mut guard;
+        let dfa = &self.forward.dfa;
+        let bytes = text.as_bytes();
         let mut pass = Pass {
             engine,
             scanner: self,
@@ -211,51 +218,103 @@ impl Scanner {
             seen_end: vec![0; engine.patterns.len()],
             found_end: vec![0; engine.patterns.len()],
             caps: engine.patterns.iter().map(|_| None).collect(),
+            triggers: vec![VecDeque::new(); self.trigger_rules],
+            waiting: VecDeque::new(),
         };
-        let mut triggers: Vec<VecDeque<usize>> = vec![VecDeque::new(); self.trigger_rules];
-        let mut waiting: VecDeque<(usize, usize)> = VecDeque::new();
-        loop {
-            self.forward
-                .dfa
-                .try_search_overlapping_fwd(&mut cache, &input, &mut state)
-                .map_err(scan_error)?;
-            let Some(found) = state.get_match() else {
-                break;
-            };
-            let end = found.offset();
-            while let Some(&(pi, at)) = waiting.front() {
-                if at + self.horizon >= end {
+        // The library's overlapping search keeps its position in the caller's state and returns
+        // after every match; this walk keeps everything in locals, which makes the per-byte step
+        // a table lookup and a tag test (about a third of the instructions). A lazy DFA reports a
+        // match one byte late: entering a match state on the byte at `at` means a match ends at
+        // `at`. The start state is not tagged (no prefilter), so only match, dead and quit
+        // states leave the fast path.
+        let mut sid = dfa
+            .start_state_forward(cache, &Input::new(text))
+            .map_err(scan_error)?;
+        let mut at = 0;
+        while at < bytes.len() {
+            sid = dfa
+                .next_state(cache, sid, bytes[at])
+                .map_err(|_| gave_up(at))?;
+            if sid.is_tagged() {
+                if sid.is_dead() {
                     break;
                 }
-                waiting.pop_front();
-                self.decide(&mut pass, &triggers, pi, at, hits)?;
+                if sid.is_quit() {
+                    return Err(scan_error(MatchError::quit(bytes[at], at)));
+                }
+                if sid.is_match() {
+                    self.matched(cache, sid, at, &mut pass, hits)?;
+                }
             }
-            match self.targets[found.pattern().as_usize()] {
-                Target::Trigger(t) => {
-                    let list = &mut triggers[t];
-                    if list.back() != Some(&end) {
-                        list.push_back(end);
-                    }
-                    while list.front().is_some_and(|&old| old + self.memory < end) {
-                        list.pop_front();
-                    }
-                }
-                Target::Pattern(pi) => {
-                    if end <= pass.seen_end[pi] {
-                        continue;
-                    }
-                    if self.gated[pi] {
-                        // Later reports of the same match wait behind this one.
-                        pass.seen_end[pi] = end;
-                        waiting.push_back((pi, end));
-                    } else {
-                        pass.verify(pi, end, hits)?;
-                    }
-                }
+            at += 1;
+        }
+        if at == bytes.len() {
+            sid = dfa.next_eoi_state(cache, sid).map_err(|_| gave_up(at))?;
+            if sid.is_match() {
+                self.matched(cache, sid, at, &mut pass, hits)?;
             }
         }
-        while let Some((pi, at)) = waiting.pop_front() {
-            self.decide(&mut pass, &triggers, pi, at, hits)?;
+        while let Some((pi, at)) = pass.waiting.pop_front() {
+            self.decide(&mut pass, pi, at, hits)?;
+        }
+        Ok(())
+    }
+
+    /// Deals with every pattern of match state `sid`, reported to end at `end`.
+    fn matched(
+        &self,
+        cache: &Cache,
+        sid: LazyStateID,
+        end: usize,
+        pass: &mut Pass<'_>,
+        hits: &mut Vec<Hit>,
+    ) -> Result<(), DetectError> {
+        let dfa = &self.forward.dfa;
+        for i in 0..dfa.match_len(cache, sid) {
+            let target = dfa.match_pattern(cache, sid, i).as_usize();
+            self.report(target, end, pass, hits)?;
+        }
+        Ok(())
+    }
+
+    /// Deals with DFA pattern `target` reported to end at `end`: records a trigger, or verifies a
+    /// pattern's match (now, or once the triggers after it have been seen, if it is gated).
+    fn report(
+        &self,
+        target: usize,
+        end: usize,
+        pass: &mut Pass<'_>,
+        hits: &mut Vec<Hit>,
+    ) -> Result<(), DetectError> {
+        while let Some(&(pi, at)) = pass.waiting.front() {
+            if at + self.horizon >= end {
+                break;
+            }
+            pass.waiting.pop_front();
+            self.decide(pass, pi, at, hits)?;
+        }
+        match self.targets[target] {
+            Target::Trigger(t) => {
+                let list = &mut pass.triggers[t];
+                if list.back() != Some(&end) {
+                    list.push_back(end);
+                }
+                while list.front().is_some_and(|&old| old + self.memory < end) {
+                    list.pop_front();
+                }
+            }
+            Target::Pattern(pi) => {
+                if end <= pass.seen_end[pi] {
+                    return Ok(());
+                }
+                if self.gated[pi] {
+                    // Later reports of the same match wait behind this one.
+                    pass.seen_end[pi] = end;
+                    pass.waiting.push_back((pi, end));
+                } else {
+                    pass.verify(pi, end, hits)?;
+                }
+            }
         }
         Ok(())
     }
@@ -264,7 +323,6 @@ impl Scanner {
     fn decide(
         &self,
         pass: &mut Pass<'_>,
-        triggers: &[VecDeque<usize>],
         pi: usize,
         end: usize,
         hits: &mut Vec<Hit>,
@@ -273,7 +331,7 @@ impl Scanner {
             return Ok(());
         }
         let near = self.reach[pi].iter().any(|&(t, behind, ahead)| {
-            let list = &triggers[t];
+            let list = &pass.triggers[t];
             let first = list.partition_point(|&x| x < end.saturating_sub(behind));
             list.get(first).is_some_and(|&x| x <= end + ahead)
         });
@@ -298,6 +356,10 @@ struct Pass<'a> {
     found_end: Vec<usize>,
     /// Capture slots, created on first use, for patterns with a `value` group.
     caps: Vec<Option<Captures>>,
+    /// Per trigger list, where recent context words end (ascending).
+    triggers: Vec<VecDeque<usize>>,
+    /// Reports of gated patterns waiting for the triggers after them: (pattern, end).
+    waiting: VecDeque<(usize, usize)>,
 }
 
 impl Pass<'_> {
