@@ -3,8 +3,9 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use sluice::detect::merge::MergeOptions;
@@ -26,13 +27,7 @@ fn verify(audit: &AuditDirs) -> sluice::audit::verify::Summary {
 async fn canary_phi_stays_local_and_is_audited_without_values() {
     let upstream = MockUpstream::start().await;
     let audit = AuditDirs::new();
-    let setup = Setup {
-        upstream: Some(&upstream),
-        audit: &audit,
-        local_slots: 1,
-        local_queue: 4,
-        policies: None,
-    };
+    let setup = Setup::with_cloud(&upstream, &audit);
     let gw = start(&setup, real_pipeline()).await;
 
     let r = post_chat(gw.addr, &chat_body(&canary_prompt(), false)).await;
@@ -74,13 +69,7 @@ async fn canary_phi_stays_local_and_is_audited_without_values() {
 async fn cleared_prompt_reaches_the_cloud_unchanged_both_ways() {
     let upstream = MockUpstream::start().await;
     let audit = AuditDirs::new();
-    let setup = Setup {
-        upstream: Some(&upstream),
-        audit: &audit,
-        local_slots: 1,
-        local_queue: 4,
-        policies: None,
-    };
+    let setup = Setup::with_cloud(&upstream, &audit);
     let gw = start(&setup, real_pipeline()).await;
     let prompt = "Explain why unit tests are useful in three sentences.";
 
@@ -139,13 +128,7 @@ async fn cleared_prompt_reaches_the_cloud_unchanged_both_ways() {
 async fn secrets_are_blocked_with_reasons_but_no_values() {
     let upstream = MockUpstream::start().await;
     let audit = AuditDirs::new();
-    let setup = Setup {
-        upstream: Some(&upstream),
-        audit: &audit,
-        local_slots: 1,
-        local_queue: 4,
-        policies: None,
-    };
+    let setup = Setup::with_cloud(&upstream, &audit);
     let gw = start(&setup, real_pipeline()).await;
     let secret = "ghp_R8x2Lq9Zt4Vb7Nc1Mw5Ks3Jd6Hf0Gy2Ap4Ue";
     let r = post_chat(
@@ -178,33 +161,96 @@ impl Detector for BrokenDetector {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_detector_never_yields_a_cloud_request() {
-    let upstream = MockUpstream::start().await;
-    let audit = AuditDirs::new();
-    let setup = Setup {
-        upstream: Some(&upstream),
-        audit: &audit,
-        local_slots: 1,
-        local_queue: 4,
-        policies: None,
-    };
-    let pipeline = Arc::new(Pipeline::new(
-        vec![Box::new(BrokenDetector)],
-        MergeOptions::default(),
-    ));
-    let gw = start(&setup, pipeline).await;
+/// A prompt with nothing sensitive in it, which a failed or timed-out scan must still keep local.
+async fn ask_harmless_question_answered_locally(addr: std::net::SocketAddr) {
     let r = post_chat(
-        gw.addr,
+        addr,
         &chat_body("Explain why unit tests are useful.", false),
     )
     .await;
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "x-sluice-action"), "local");
     assert_eq!(header(&r, "x-sluice-backend"), "local");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_detector_never_yields_a_cloud_request() {
+    let upstream = MockUpstream::start().await;
+    let audit = AuditDirs::new();
+    let setup = Setup::with_cloud(&upstream, &audit);
+    let pipeline = Arc::new(Pipeline::new(
+        vec![Box::new(BrokenDetector)],
+        MergeOptions::default(),
+    ));
+    let gw = start(&setup, pipeline).await;
+    ask_harmless_question_answered_locally(gw.addr).await;
     gw.stop().await.unwrap();
     assert!(upstream.received().is_empty());
     assert!(audit.all_records().contains("detector error"));
+    upstream.stop().await;
+}
+
+/// Takes 30 s unless told of a deadline, and records whether it gave up at one.
+struct SlowDetector {
+    gave_up: Arc<AtomicBool>,
+}
+
+impl Detector for SlowDetector {
+    fn name(&self) -> &str {
+        "slow"
+    }
+    fn detect(&self, text: &str) -> Result<Vec<Finding>, DetectError> {
+        let bound = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < bound {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = text;
+        Ok(Vec::new())
+    }
+    fn detect_until(&self, text: &str, deadline: Instant) -> Result<Vec<Finding>, DetectError> {
+        let bound = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < bound {
+            if Instant::now() >= deadline {
+                self.gave_up.store(true, Ordering::SeqCst);
+                return Err(DetectError::Deadline);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = text;
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detection_timeout_serves_locally_and_stops_the_scan_itself() {
+    let upstream = MockUpstream::start().await;
+    let audit = AuditDirs::new();
+    let setup = Setup::with_cloud(&upstream, &audit);
+    let gave_up = Arc::new(AtomicBool::new(false));
+    let pipeline = Arc::new(Pipeline::new(
+        vec![Box::new(SlowDetector {
+            gave_up: gave_up.clone(),
+        })],
+        MergeOptions::default(),
+    ));
+    let mut config = gateway_config(&setup);
+    config.server.detect_timeout_ms = 300;
+    let gw = sluice::server::start(config, pipeline)
+        .await
+        .expect("gateway starts");
+    ask_harmless_question_answered_locally(gw.addr).await;
+    // The blocking scan cannot be cancelled from outside; it must have seen the deadline itself
+    // (without it, it would run for 30 s more).
+    let waited = Instant::now() + Duration::from_secs(10);
+    while !gave_up.load(Ordering::SeqCst) && Instant::now() < waited {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        gave_up.load(Ordering::SeqCst),
+        "the scan ran on past its deadline"
+    );
+    gw.stop().await.unwrap();
+    assert!(upstream.received().is_empty());
     upstream.stop().await;
 }
 
@@ -231,13 +277,7 @@ fn set_immutable(dir: &std::path::Path, on: bool) {
 async fn an_unwritable_audit_log_refuses_requests_and_forwards_nothing() {
     let upstream = MockUpstream::start().await;
     let audit = AuditDirs::new();
-    let setup = Setup {
-        upstream: Some(&upstream),
-        audit: &audit,
-        local_slots: 1,
-        local_queue: 4,
-        policies: None,
-    };
+    let setup = Setup::with_cloud(&upstream, &audit);
     let gw = start(&setup, real_pipeline()).await;
     set_immutable(&audit.log_dir(), true);
     let cleared = post_chat(
@@ -314,13 +354,7 @@ async fn a_full_local_queue_answers_503_with_retry_after() {
 async fn phi_in_tool_call_arguments_is_caught() {
     let upstream = MockUpstream::start().await;
     let audit = AuditDirs::new();
-    let setup = Setup {
-        upstream: Some(&upstream),
-        audit: &audit,
-        local_slots: 1,
-        local_queue: 4,
-        policies: None,
-    };
+    let setup = Setup::with_cloud(&upstream, &audit);
     let gw = start(&setup, real_pipeline()).await;
     let args = serde_json::json!({"ssn": CANARY_SSN, "diagnosis": CANARY_DIAGNOSIS}).to_string();
     let body = serde_json::json!({
@@ -389,13 +423,7 @@ async fn local_streaming_arrives_in_several_chunks() {
 async fn bad_input_gets_clear_openai_errors() {
     let upstream = MockUpstream::start().await;
     let audit = AuditDirs::new();
-    let setup = Setup {
-        upstream: Some(&upstream),
-        audit: &audit,
-        local_slots: 1,
-        local_queue: 4,
-        policies: None,
-    };
+    let setup = Setup::with_cloud(&upstream, &audit);
     let gw = start(&setup, real_pipeline()).await;
     let url = format!("http://{}/v1/chat/completions", gw.addr);
     let c = client();

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use sluice::detect::ner::{NerConfig, NerDetector};
 use sluice::detect::{DetectError, Detector, DetectorKind, Finding};
@@ -139,6 +140,26 @@ fn a_name_past_the_first_windows_is_found_at_its_offset() {
         .collect();
     assert_eq!(persons.len(), 1, "{:?}", shown(&text, &findings));
     assert_eq!((persons[0].start, persons[0].end), (s, e));
+}
+
+#[test]
+fn a_scan_past_its_deadline_stops_with_an_error_instead_of_running_on() {
+    let filler =
+        "The committee reviewed the budget figures and approved the plan without changes. ";
+    // About 45,000 tokens: ninety windows, many seconds of inference if nothing stopped it.
+    let text = filler.repeat(3_000);
+    let ner = detector();
+    let past = Instant::now();
+    assert!(
+        matches!(ner.detect_until(&text, past), Err(DetectError::Deadline)),
+        "a deadline already passed runs no window"
+    );
+    // Only the check between windows can end this scan with `Deadline`.
+    let soon = Instant::now() + Duration::from_millis(300);
+    assert!(
+        matches!(ner.detect_until(&text, soon), Err(DetectError::Deadline)),
+        "the scan gives up at the first window boundary past the deadline"
+    );
 }
 
 #[test]

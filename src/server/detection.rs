@@ -7,11 +7,11 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::detect::{Entity, Pipeline};
+use crate::detect::{DetectError, Entity, Pipeline};
 
 /// Why a request could not be scanned; either way it is treated as sensitive.
 #[derive(Debug, thiserror::Error)]
@@ -103,14 +103,20 @@ impl DetectionService {
             .collect();
         if !missing.is_empty() {
             let pipeline = self.pipeline.clone();
+            // A blocking task cannot be cancelled from outside: the job itself stops at the
+            // deadline, so a 10 MB prompt that times out does not keep a NER session and a core
+            // busy for minutes after its request has been answered.
+            let deadline = Instant::now() + self.timeout;
             let job = tokio::task::spawn_blocking(move || {
                 missing
                     .into_iter()
-                    .map(|(i, text)| pipeline.scan(&text).map(|e| (i, e)))
+                    .map(|(i, text)| pipeline.scan_until(&text, deadline).map(|e| (i, e)))
                     .collect::<Result<Vec<_>, _>>()
             });
             let scanned = match tokio::time::timeout(self.timeout, job).await {
-                Err(_) => return Err(ScanError::Timeout(self.timeout)),
+                Err(_) | Ok(Ok(Err(DetectError::Deadline))) => {
+                    return Err(ScanError::Timeout(self.timeout))
+                }
                 Ok(Err(join)) => {
                     return Err(ScanError::Detector(format!("detector task failed: {join}")))
                 }

@@ -168,6 +168,19 @@ pub struct Setup<'a> {
     pub policies: Option<&'a Path>,
 }
 
+impl<'a> Setup<'a> {
+    /// The mock as the cloud, one local slot with a short queue, the shipped policies.
+    pub fn with_cloud(upstream: &'a MockUpstream, audit: &'a AuditDirs) -> Setup<'a> {
+        Setup {
+            upstream: Some(upstream),
+            audit,
+            local_slots: 1,
+            local_queue: 4,
+            policies: None,
+        }
+    }
+}
+
 pub fn gateway_config(s: &Setup) -> Config {
     // One value for the whole test process: tests run concurrently.
     std::env::set_var(CLOUD_KEY_ENV, "sk-upstream-test");

@@ -17,6 +17,7 @@ mod runtime;
 mod windows;
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use tokenizers::Tokenizer;
 
@@ -122,12 +123,38 @@ impl NerDetector {
         self
     }
 
+    /// Every window of `text` through the model, one batch at a time. A 10 MB prompt is minutes
+    /// of inference: past the deadline, no further batch starts (nor waits for a session).
+    fn detect_within(
+        &self,
+        text: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<Finding>, DetectError> {
+        let mut decoder = bio::Decoder::new(text);
+        let mut batch = Vec::with_capacity(self.windows_per_batch);
+        for window in Windows::new(&self.tokenizer, &self.vocab, text) {
+            batch.push(window?);
+            if batch.len() == self.windows_per_batch {
+                self.run_batch(&batch, &mut decoder, deadline)?;
+                batch.clear();
+            }
+        }
+        if !batch.is_empty() {
+            self.run_batch(&batch, &mut decoder, deadline)?;
+        }
+        Ok(decoder.finish())
+    }
+
     fn run_batch(
         &self,
         batch: &[Window],
         decoder: &mut bio::Decoder<'_>,
+        deadline: Option<Instant>,
     ) -> Result<(), DetectError> {
-        let predictions = self.model.predict(&self.vocab, batch)?;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(DetectError::Deadline);
+        }
+        let predictions = self.model.predict(&self.vocab, batch, deadline)?;
         for (window, predictions) in batch.iter().zip(predictions) {
             for (token, p) in window.owned_tokens().iter().zip(predictions) {
                 decoder.push(token, p.tag, p.score);
@@ -159,18 +186,10 @@ impl Detector for NerDetector {
     }
 
     fn detect(&self, text: &str) -> Result<Vec<Finding>, DetectError> {
-        let mut decoder = bio::Decoder::new(text);
-        let mut batch = Vec::with_capacity(self.windows_per_batch);
-        for window in Windows::new(&self.tokenizer, &self.vocab, text) {
-            batch.push(window?);
-            if batch.len() == self.windows_per_batch {
-                self.run_batch(&batch, &mut decoder)?;
-                batch.clear();
-            }
-        }
-        if !batch.is_empty() {
-            self.run_batch(&batch, &mut decoder)?;
-        }
-        Ok(decoder.finish())
+        self.detect_within(text, None)
+    }
+
+    fn detect_until(&self, text: &str, deadline: Instant) -> Result<Vec<Finding>, DetectError> {
+        self.detect_within(text, Some(deadline))
     }
 }

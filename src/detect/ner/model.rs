@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::path::Path;
+use std::time::Instant;
 
 use ort::environment::Environment;
 use ort::session::builder::PrepackedWeights;
@@ -92,6 +93,7 @@ impl Model {
         &self,
         vocab: &Vocab,
         windows: &[Window],
+        deadline: Option<Instant>,
     ) -> Result<Vec<Vec<Prediction>>, DetectError> {
         let batch = windows.len();
         let seq = windows
@@ -126,7 +128,10 @@ impl Model {
             inputs.push((TOKEN_TYPE_IDS.into(), input_tensor(shape, &type_ids)?));
         }
 
-        let mut session = self.sessions.checkout();
+        let mut session = self
+            .sessions
+            .checkout_until(deadline)
+            .ok_or(DetectError::Deadline)?;
         let outputs = session
             .run(inputs)
             .map_err(|e| model_error("inference failed", e))?;

@@ -7,6 +7,7 @@
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Instant;
 
 pub struct Pool<T> {
     free: Mutex<Vec<T>>,
@@ -29,19 +30,36 @@ impl<T> Pool<T> {
     }
 
     /// An item for one inference, waiting until one is free.
+    #[cfg(test)]
     pub fn checkout(&self) -> Pooled<'_, T> {
+        self.checkout_until(None)
+            .expect("without a deadline, checkout waits until an item is free")
+    }
+
+    /// An item, waiting for one to be returned if none is free; `None` once `deadline` passes
+    /// first (no deadline: wait as long as it takes).
+    pub fn checkout_until(&self, deadline: Option<Instant>) -> Option<Pooled<'_, T>> {
         let mut free = self.free_list();
         loop {
             if let Some(item) = free.pop() {
-                return Pooled {
+                return Some(Pooled {
                     pool: self,
                     item: Some(item),
-                };
+                });
             }
-            free = self
-                .returned
-                .wait(free)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            free = match deadline {
+                None => self
+                    .returned
+                    .wait(free)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.checked_duration_since(Instant::now())?;
+                    self.returned
+                        .wait_timeout(free, left)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .0
+                }
+            };
         }
     }
 }
@@ -148,6 +166,20 @@ mod tests {
         }
         got.sort();
         assert_eq!(got, [1, 2]);
+    }
+
+    #[test]
+    fn a_checkout_with_a_deadline_gives_up_when_nothing_is_returned() {
+        let pool = Pool::new(vec![1u32]);
+        let held = pool.checkout();
+        let deadline = Instant::now() + std::time::Duration::from_millis(50);
+        assert!(pool.checkout_until(Some(deadline)).is_none());
+        drop(held);
+        assert_eq!(
+            pool.checkout_until(Some(Instant::now())).as_deref(),
+            Some(&1),
+            "a free item is handed out even at the deadline"
+        );
     }
 
     #[test]
