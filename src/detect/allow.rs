@@ -6,13 +6,22 @@ use std::path::Path;
 
 use super::DetectError;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AllowList {
     terms: HashSet<String>,
     /// The byte lengths of the shortest and longest term: most findings fall outside them, and
     /// are answered without lower-casing and hashing their text.
     min_len: usize,
     max_len: usize,
+    /// The first byte of every term, when ASCII (terms are lower-cased): a value starting with
+    /// any other ASCII byte (a digit, for most findings) is not on the list.
+    ascii_starts: [bool; 128],
+}
+
+impl Default for AllowList {
+    fn default() -> Self {
+        AllowList::from_terms(std::iter::empty::<&str>())
+    }
 }
 
 impl AllowList {
@@ -26,10 +35,19 @@ impl AllowList {
         // the bounds are loose; a value they wrongly rule out stays an entity (fails closed).
         let min_len = terms.iter().map(String::len).min().unwrap_or(0) * 3 / 4;
         let max_len = terms.iter().map(String::len).max().unwrap_or(0) * 3 / 2 + 8;
+        let mut ascii_starts = [false; 128];
+        // An ASCII char lower-cases to ASCII, so a value starting with one can only equal a
+        // term starting with its lower case; values starting otherwise get the full check.
+        for t in &terms {
+            if let Some(&b) = t.as_bytes().first().filter(|b| b.is_ascii()) {
+                ascii_starts[b as usize] = true;
+            }
+        }
         AllowList {
             terms,
             min_len,
             max_len,
+            ascii_starts,
         }
     }
 
@@ -71,7 +89,15 @@ impl AllowList {
         if self.terms.is_empty() || value.len() < self.min_len || value.len() > self.max_len {
             return false;
         }
-        self.terms.contains(&value.trim().to_lowercase())
+        let value = value.trim();
+        match value.as_bytes().first() {
+            None => return false,
+            Some(&b) if b.is_ascii() && !self.ascii_starts[b.to_ascii_lowercase() as usize] => {
+                return false
+            }
+            _ => {}
+        }
+        self.terms.contains(&value.to_lowercase())
     }
 
     pub fn len(&self) -> usize {

@@ -13,6 +13,7 @@
 
 mod context;
 mod scan;
+mod walk;
 
 use std::collections::HashMap;
 use std::path::Path;

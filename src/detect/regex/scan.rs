@@ -20,7 +20,6 @@
 use std::collections::VecDeque;
 
 use regex_automata::hybrid::dfa::{Cache, DFA};
-use regex_automata::hybrid::LazyStateID;
 use regex_automata::nfa::thompson;
 use regex_automata::util::captures::Captures;
 use regex_automata::util::pool::{Pool, PoolGuard};
@@ -42,6 +41,8 @@ type CacheFactory =
     Box<dyn Fn() -> Cache + Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>;
 
 pub(super) struct Scanner {
+    /// The longest match of any forward DFA pattern, in bytes.
+    longest: usize,
     /// Every scanned pattern and every trigger, forward.
     forward: Automaton,
     /// Every scanned pattern, reversed, searchable anchored per pattern.
@@ -114,10 +115,6 @@ fn build_error(e: &dyn std::fmt::Display) -> DetectError {
     ))
 }
 
-fn gave_up(at: usize) -> DetectError {
-    scan_error(MatchError::gave_up(at))
-}
-
 fn scan_error(e: MatchError) -> DetectError {
     DetectError::Config(format!("regex scan could not complete: {e}"))
 }
@@ -185,6 +182,15 @@ impl Scanner {
             }
         }
         Ok(Scanner {
+            longest: forward_hirs
+                .iter()
+                .map(|h| {
+                    h.properties()
+                        .maximum_len()
+                        .expect("scanned patterns are bounded")
+                })
+                .max()
+                .unwrap_or(0),
             forward: Automaton::build(&forward_hirs, false)?,
             reverse: Automaton::build(&reverse_hirs, true)?,
             targets,
@@ -208,7 +214,6 @@ impl Scanner {
         // Dereferenced once: the guard's deref checks which kind of slot it holds, every time.
         let cache: &mut Cache = &mut guard;
         let dfa = &self.forward.dfa;
-        let bytes = text.as_bytes();
         let mut pass = Pass {
             engine,
             scanner: self,
@@ -221,58 +226,13 @@ impl Scanner {
             triggers: vec![VecDeque::new(); self.trigger_rules],
             waiting: VecDeque::new(),
         };
-        // The library's overlapping search keeps its position in the caller's state and returns
-        // after every match; this walk keeps everything in locals, which makes the per-byte step
-        // a table lookup and a tag test (about a third of the instructions). A lazy DFA reports a
-        // match one byte late: entering a match state on the byte at `at` means a match ends at
-        // `at`. The start state is not tagged (no prefilter), so only match, dead and quit
-        // states leave the fast path.
-        let mut sid = dfa
-            .start_state_forward(cache, &Input::new(text))
-            .map_err(scan_error)?;
-        let mut at = 0;
-        while at < bytes.len() {
-            sid = dfa
-                .next_state(cache, sid, bytes[at])
-                .map_err(|_| gave_up(at))?;
-            if sid.is_tagged() {
-                if sid.is_dead() {
-                    break;
-                }
-                if sid.is_quit() {
-                    return Err(scan_error(MatchError::quit(bytes[at], at)));
-                }
-                if sid.is_match() {
-                    self.matched(cache, sid, at, &mut pass, hits)?;
-                }
-            }
-            at += 1;
-        }
-        if at == bytes.len() {
-            sid = dfa.next_eoi_state(cache, sid).map_err(|_| gave_up(at))?;
-            if sid.is_match() {
-                self.matched(cache, sid, at, &mut pass, hits)?;
-            }
-        }
+        // The library's overlapping search returns to the caller after every match and walks one
+        // stretch of text at a time; `walk` keeps its state in locals and walks four at once.
+        super::walk::match_ends(dfa, cache, text, self.longest, |end, target| {
+            self.report(target.as_usize(), end, &mut pass, hits)
+        })?;
         while let Some((pi, at)) = pass.waiting.pop_front() {
             self.decide(&mut pass, pi, at, hits)?;
-        }
-        Ok(())
-    }
-
-    /// Deals with every pattern of match state `sid`, reported to end at `end`.
-    fn matched(
-        &self,
-        cache: &Cache,
-        sid: LazyStateID,
-        end: usize,
-        pass: &mut Pass<'_>,
-        hits: &mut Vec<Hit>,
-    ) -> Result<(), DetectError> {
-        let dfa = &self.forward.dfa;
-        for i in 0..dfa.match_len(cache, sid) {
-            let target = dfa.match_pattern(cache, sid, i).as_usize();
-            self.report(target, end, pass, hits)?;
         }
         Ok(())
     }

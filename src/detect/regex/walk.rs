@@ -1,0 +1,284 @@
+//! Walking the text through the forward DFA several stretches at a time.
+//!
+//! A DFA step is one table load whose address depends on the previous step's result, so a single
+//! walk runs at that load's latency (about 20 cycles a byte here, the hot part of the table being
+//! larger than L1) however tight the loop. Walking [`LANES`] stretches of the text in one loop
+//! gives the CPU independent chains of loads to overlap. A stretch's walk starts `longest` bytes
+//! (the longest possible match) before the first end it answers for, so it finds every match
+//! ending in its stretch; the ends are then handed on stretch after stretch, in the order a single
+//! walk would have found them. The text goes through in blocks, so the ends buffered before being
+//! handed on stay bounded whatever its length.
+
+use regex_automata::hybrid::dfa::{Cache, DFA};
+use regex_automata::hybrid::LazyStateID;
+use regex_automata::{Input, MatchError, PatternID};
+
+use crate::detect::DetectError;
+
+/// Stretches walked at once: enough independent loads to cover the latency of one.
+const LANES: usize = 4;
+/// Bytes per stretch. Each stretch re-walks `longest` bytes before it, so stretches are long
+/// enough to make that small, and short enough to bound the buffered ends.
+const LANE_BYTES: usize = 32 << 10;
+
+/// One stretch's walk: reports ends in `(lo, hi]`, consuming bytes from `at` up to `stop`.
+struct Lane {
+    sid: LazyStateID,
+    at: usize,
+    stop: usize,
+    lo: usize,
+    /// The stretch ends the text: the end-of-input transition follows the last byte.
+    last: bool,
+    ends: Vec<(usize, PatternID)>,
+}
+
+/// Calls `each(end, pattern)` for every `(pattern, end)` at which a match of a DFA pattern ends
+/// in `text`, in ascending order of end (patterns of one end in the DFA's order). `longest` must
+/// bound the length of every match of every pattern.
+pub(super) fn match_ends(
+    dfa: &DFA,
+    cache: &mut Cache,
+    text: &str,
+    longest: usize,
+    mut each: impl FnMut(usize, PatternID) -> Result<(), DetectError>,
+) -> Result<(), DetectError> {
+    let len = text.len();
+    let mut block = 0;
+    let mut lanes: [Lane; LANES] = std::array::from_fn(|_| Lane {
+        sid: LazyStateID::default(),
+        at: 0,
+        stop: 0,
+        lo: 0,
+        last: false,
+        ends: Vec::new(),
+    });
+    loop {
+        let block_end = (block + LANES * LANE_BYTES).min(len);
+        let share = (block_end - block).div_ceil(LANES);
+        // Splitting only pays when each stretch is long next to the bytes it re-walks.
+        let used = if share >= 4 * longest.max(1) {
+            LANES
+        } else {
+            1
+        };
+        let share = if used == 1 { block_end - block } else { share };
+        for (k, lane) in lanes.iter_mut().take(used).enumerate() {
+            let lo = (block + k * share).min(block_end);
+            let hi = if k + 1 == used {
+                block_end
+            } else {
+                (lo + share).min(block_end)
+            };
+            start(dfa, cache, text, lane, lo, hi, longest)?;
+        }
+        if used == LANES {
+            walk_together(dfa, cache, text.as_bytes(), &mut lanes)?;
+        }
+        for lane in lanes.iter_mut().take(used) {
+            walk_alone(dfa, cache, text.as_bytes(), lane)?;
+            for &(end, pattern) in &lane.ends {
+                each(end, pattern)?;
+            }
+            lane.ends.clear();
+        }
+        if block_end == len {
+            return Ok(());
+        }
+        block = block_end;
+    }
+}
+
+/// Sets `lane` up to report the ends in `(lo, hi]`.
+fn start(
+    dfa: &DFA,
+    cache: &mut Cache,
+    text: &str,
+    lane: &mut Lane,
+    lo: usize,
+    hi: usize,
+    longest: usize,
+) -> Result<(), DetectError> {
+    let from = lo.saturating_sub(longest);
+    // The range keeps the byte before `from` visible to look-behind (`\b` at the start).
+    lane.sid = dfa
+        .start_state_forward(cache, &Input::new(text).range(from..))
+        .map_err(|e| DetectError::Config(format!("regex scan could not complete: {e}")))?;
+    lane.at = from;
+    lane.lo = lo;
+    lane.last = hi == text.len();
+    // A match is seen one byte late: the one ending at `hi` shows on the byte at `hi`.
+    lane.stop = if lane.last { hi } else { hi + 1 };
+    Ok(())
+}
+
+/// Steps every lane once per turn, for as long as all of them have bytes left.
+fn walk_together(
+    dfa: &DFA,
+    cache: &mut Cache,
+    bytes: &[u8],
+    lanes: &mut [Lane; LANES],
+) -> Result<(), DetectError> {
+    let turns = lanes.iter().map(|l| l.stop - l.at).min().unwrap_or(0);
+    for _ in 0..turns {
+        for lane in lanes.iter_mut() {
+            step(dfa, cache, bytes, lane)?;
+        }
+    }
+    Ok(())
+}
+
+/// Finishes one lane: its remaining bytes, then the end of input if the text ends there.
+fn walk_alone(
+    dfa: &DFA,
+    cache: &mut Cache,
+    bytes: &[u8],
+    lane: &mut Lane,
+) -> Result<(), DetectError> {
+    while lane.at < lane.stop {
+        step(dfa, cache, bytes, lane)?;
+    }
+    if lane.last {
+        let end = bytes.len();
+        lane.sid = dfa
+            .next_eoi_state(cache, lane.sid)
+            .map_err(|_| gave_up(end))?;
+        if lane.sid.is_match() && end > lane.lo {
+            record(dfa, cache, lane, end);
+        }
+    }
+    Ok(())
+}
+
+#[inline(always)]
+fn step(dfa: &DFA, cache: &mut Cache, bytes: &[u8], lane: &mut Lane) -> Result<(), DetectError> {
+    let at = lane.at;
+    let sid = dfa
+        .next_state(cache, lane.sid, bytes[at])
+        .map_err(|_| gave_up(at))?;
+    lane.sid = sid;
+    lane.at = at + 1;
+    // Untagged states (neither match, dead, quit nor unknown) are the fast path. A dead state
+    // stays dead; the start state is not tagged (no prefilter).
+    if sid.is_tagged() {
+        if sid.is_quit() {
+            return Err(DetectError::Config(format!(
+                "regex scan could not complete: {}",
+                MatchError::quit(bytes[at], at)
+            )));
+        }
+        if sid.is_match() && at > lane.lo {
+            record(dfa, cache, lane, at);
+        }
+    }
+    Ok(())
+}
+
+fn record(dfa: &DFA, cache: &Cache, lane: &mut Lane, end: usize) {
+    for i in 0..dfa.match_len(cache, lane.sid) {
+        lane.ends.push((end, dfa.match_pattern(cache, lane.sid, i)));
+    }
+}
+
+fn gave_up(at: usize) -> DetectError {
+    DetectError::Config(format!(
+        "regex scan could not complete: {}",
+        MatchError::gave_up(at)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regex_automata::hybrid::dfa::OverlappingState;
+    use regex_automata::MatchKind;
+
+    fn dfa(patterns: &[&str]) -> DFA {
+        DFA::builder()
+            .configure(DFA::config().match_kind(MatchKind::All))
+            .build_many(patterns)
+            .unwrap()
+    }
+
+    /// What the library's own overlapping search reports, one match at a time.
+    fn reference(dfa: &DFA, text: &str) -> Vec<(usize, usize)> {
+        let mut cache = dfa.create_cache();
+        let mut state = OverlappingState::start();
+        let input = Input::new(text);
+        let mut out = Vec::new();
+        loop {
+            dfa.try_search_overlapping_fwd(&mut cache, &input, &mut state)
+                .unwrap();
+            match state.get_match() {
+                Some(m) => out.push((m.offset(), m.pattern().as_usize())),
+                None => return out,
+            }
+        }
+    }
+
+    fn walked(dfa: &DFA, text: &str, longest: usize) -> Vec<(usize, usize)> {
+        let mut cache = dfa.create_cache();
+        let mut out = Vec::new();
+        match_ends(dfa, &mut cache, text, longest, |end, p| {
+            out.push((end, p.as_usize()));
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    /// Deterministic text with matches everywhere, including across every lane and block cut.
+    fn text(len: usize) -> String {
+        let pieces = [
+            "call 415-555-0132 ",
+            "ssn 512-48-7391, ",
+            "mail ann.lee@example.com ",
+            "patient ",
+            "12345 ",
+            "x",
+            "MRN 00482913 ",
+            "é ",
+        ];
+        let mut s = String::new();
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        while s.len() < len {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            s.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+        }
+        s
+    }
+
+    #[test]
+    fn lanes_report_exactly_what_one_overlapping_search_reports() {
+        let patterns = [
+            r"(?-u:\b)[0-9]{3}-[0-9]{3}-[0-9]{4}(?-u:\b)",
+            r"(?-u:\b)[0-9]{3}-[0-9]{2}-[0-9]{4}(?-u:\b)",
+            r"(?-u:\b)[0-9]{5,8}(?-u:\b)",
+            r"[a-z.]{1,20}@[a-z]{1,20}\.com",
+            r"(?i)(?-u:\b)(?:mrn|patient)(?-u:\b)",
+            r"[0-9]{2}",
+        ];
+        let dfa = dfa(&patterns);
+        let longest = 45;
+        // One lane (short), one block of four lanes, and several blocks with a ragged end.
+        for len in [
+            0,
+            1,
+            17,
+            4 * longest * 4,
+            LANES * LANE_BYTES,
+            3 * LANES * LANE_BYTES + 777,
+        ] {
+            let t = text(len);
+            let expected = reference(&dfa, &t);
+            assert!(len < 100 || !expected.is_empty());
+            assert_eq!(
+                walked(&dfa, &t, longest),
+                expected,
+                "text of {} bytes",
+                t.len()
+            );
+        }
+    }
+}
