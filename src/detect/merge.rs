@@ -52,26 +52,26 @@ fn is_deny_listed(f: &Finding) -> bool {
 }
 
 fn unify_same_type(text: &str, mut findings: Vec<Finding>) -> Vec<Finding> {
-    // One sort by position (stable, so equal spans keep detector order), then one pass that
-    // remembers the last kept finding of each type: the same result as grouping by type first,
-    // without comparing type names in the sort.
+    // One sort by position (stable, so equal spans keep detector order), then one pass. Only the
+    // last kept finding of a type can touch a later one of that type (each new one starts after
+    // it ends), and it can only while its end reaches the later start; so the pass keeps the few
+    // kept findings still reaching the current start, and looks for the type among them.
     findings.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
     let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
-    let mut last_of_type: HashMap<String, usize> = HashMap::new();
+    let mut reaching: Vec<usize> = Vec::new();
     for f in findings {
-        if let Some(&i) = last_of_type.get(f.entity_type.as_str()) {
-            if touches(text, &out[i], &f) {
-                absorb(&mut out[i], f);
-                continue;
+        reaching.retain(|&i| out[i].end >= f.start);
+        let same = reaching
+            .iter()
+            .copied()
+            .find(|&i| out[i].entity_type == f.entity_type);
+        match same {
+            Some(i) if touches(text, &out[i], &f) => absorb(&mut out[i], f),
+            _ => {
+                reaching.push(out.len());
+                out.push(f);
             }
         }
-        match last_of_type.get_mut(f.entity_type.as_str()) {
-            Some(i) => *i = out.len(),
-            None => {
-                last_of_type.insert(f.entity_type.clone(), out.len());
-            }
-        }
-        out.push(f);
     }
     out
 }
