@@ -383,6 +383,20 @@ fn check_context(file: &SourceFile, c: &ContextFile) -> Result<Context, DetectEr
         if trimmed.is_empty() {
             return Err(file.error(w.span(), "a context word is empty"));
         }
+        // Matching relies on it: a whole context word then starts where a word of text starts.
+        if !trimmed
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)
+        {
+            return Err(file.error(
+                w.span(),
+                &format!(
+                    "context word `{trimmed}` must start with a letter, digit or `_` \
+                     (punctuation may follow: \"acct #\")"
+                ),
+            ));
+        }
         words.push(trimmed.to_ascii_lowercase());
     }
     let unit = match c.unit.as_ref().map(|u| u.get_ref().as_str()) {
@@ -568,6 +582,11 @@ boost = 0.5
         .unwrap_err();
         assert!(
             e.starts_with("a.toml:16:10: the context window is too wide"),
+            "{e}"
+        );
+        let e = load(&[("a.toml", &GOOD.replace("\"ZIP\"", "\"#zip\""))]).unwrap_err();
+        assert!(
+            e.starts_with("a.toml:14:10: context word `#zip` must start with a letter"),
             "{e}"
         );
     }

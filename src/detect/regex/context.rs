@@ -16,6 +16,10 @@ const MAX_WORD_BYTES: usize = 48;
 #[derive(Debug, Clone)]
 pub struct ContextMatcher {
     automaton: AhoCorasick,
+    /// Per lower-cased first byte, a bit per (lower-cased second byte mod 64) that some word
+    /// starts with: a window with no word start among them has no context word, and is answered
+    /// without running the automaton.
+    starts: Box<[u64; 256]>,
     words: Vec<String>,
     before: usize,
     after: usize,
@@ -33,8 +37,18 @@ impl ContextMatcher {
             .kind(Some(AhoCorasickKind::DFA))
             .build(&c.words)
             .expect("context word lists are small enough for an automaton");
+        let mut starts = Box::new([0u64; 256]);
+        for w in &c.words {
+            let b = w.as_bytes();
+            let first = usize::from(b[0].to_ascii_lowercase());
+            starts[first] |= match b.get(1) {
+                Some(&second) => 1 << (second.to_ascii_lowercase() & 63),
+                None => u64::MAX,
+            };
+        }
         ContextMatcher {
             automaton,
+            starts,
             words: c.words.clone(),
             before: c.before,
             after: c.after,
@@ -65,6 +79,9 @@ impl ContextMatcher {
                 chars_forward(text, end, self.after),
             ),
         };
+        if !self.may_occur(bytes, from, to) {
+            return Vec::new();
+        }
         // One search over both windows and the value between them; hits touching the value are
         // not context.
         let mut found: Vec<String> = Vec::new();
@@ -92,12 +109,40 @@ impl ContextMatcher {
     }
 }
 
+impl ContextMatcher {
+    /// False only if no context word can match whole in `from..to`. Rule files are checked to
+    /// start every context word with a word byte, so a whole-word match starts where a word
+    /// does; the filter looks at each word start's first two bytes.
+    fn may_occur(&self, b: &[u8], from: usize, to: usize) -> bool {
+        (from..to).any(|p| {
+            is_word(b[p])
+                && (p == 0 || !is_word(b[p - 1]))
+                && self.starts[usize::from(b[p].to_ascii_lowercase())]
+                    & b.get(p + 1)
+                        .map_or(u64::MAX, |&s| 1 << (s.to_ascii_lowercase() & 63))
+                    != 0
+        })
+    }
+}
+
 /// Bytes that make up words: ASCII letters, digits and `_` (as in a regex `\w`), and everything
 /// non-ASCII (letters of other scripts), so that "mrn" inside "mrnábc" or "x_mrn" is not a whole
 /// word.
+#[inline]
 fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+    WORD_BYTES[usize::from(b)]
 }
+
+static WORD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+        b += 1;
+    }
+    table
+};
 
 /// True if `s..e` is not part of a longer word (checked only at ends that are word bytes, so a
 /// context word such as "policy #" or "s/n" can sit next to punctuation).
