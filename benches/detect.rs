@@ -1,14 +1,18 @@
 //! Detection throughput and latency: the figures issue 2 asks for (see BENCHMARKS.md).
 //!
-//! - regex + dictionary on a 1 MB mixed prose corpus, single thread (MB/s);
+//! - regex + dictionary on a 1 MB mixed prose corpus, single thread (MB/s), and each stage of it
+//!   alone (regex, dictionary, merge + code points);
 //! - NER on a 128-token window (2 threads);
 //! - the full pipeline on 100 B, 1 KB and 10 KB texts.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use sluice::detect::allow::AllowList;
 use sluice::detect::dictionary::DictionaryDetector;
+use sluice::detect::merge::{merge, MergeOptions};
+use sluice::detect::offsets::to_entities;
 use sluice::detect::regex::RegexDetector;
 use sluice::detect::{DetectConfig, Detector, Pipeline};
 
@@ -48,6 +52,24 @@ fn regex_and_dictionary(c: &mut Criterion) {
     });
     g.bench_function("dictionary detector", |b| {
         b.iter(|| dictionary.detect(&text).unwrap())
+    });
+    let findings: Vec<_> = regex
+        .detect(&text)
+        .unwrap()
+        .into_iter()
+        .chain(dictionary.detect(&text).unwrap())
+        .collect();
+    let opts = MergeOptions {
+        min_score: cfg.min_score,
+        thresholds: cfg.thresholds.clone(),
+        allow: AllowList::load(&cfg.rules.join("dictionaries").join("allow")).expect("allow list"),
+    };
+    g.bench_function("merge + code points", |b| {
+        b.iter_batched(
+            || findings.clone(),
+            |f| to_entities(&text, merge(&text, f, &opts)),
+            BatchSize::LargeInput,
+        )
     });
     g.finish();
 }

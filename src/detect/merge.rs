@@ -98,8 +98,9 @@ fn absorb(into: &mut Finding, f: Finding) {
 /// Findings are first cut into clusters of transitively overlapping spans (one sweep by start), and
 /// priorities are compared only within a cluster: most findings overlap nothing, so this stays
 /// linear after the sort even on text dense with entities.
-fn resolve_across_types(mut findings: Vec<Finding>) -> Vec<Finding> {
-    findings.sort_by_key(|f| (f.start, f.end));
+fn resolve_across_types(findings: Vec<Finding>) -> Vec<Finding> {
+    // Clusters only need findings in order of start, which `unify_same_type` leaves them in.
+    debug_assert!(findings.is_sorted_by_key(|f| f.start));
     let mut out = Vec::with_capacity(findings.len());
     let mut cluster: Vec<Finding> = Vec::new();
     let mut cluster_end = 0;
