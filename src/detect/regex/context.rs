@@ -5,8 +5,6 @@
 //! window gets the rule's boost. The window is bounded in bytes as well as in words, so one
 //! 100,000-character "word" before every match cannot make scanning quadratic.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-
 use crate::detect::rules::{Context, WindowUnit};
 
 /// No word counts as longer than this when a window is measured in words.
@@ -15,10 +13,10 @@ const MAX_WORD_BYTES: usize = 48;
 /// A rule's context words, compiled for searching windows of text.
 #[derive(Debug, Clone)]
 pub struct ContextMatcher {
-    automaton: AhoCorasick,
-    /// Per lower-cased first byte, a bit per (lower-cased second byte mod 64) that some word
-    /// starts with: a window with no word start among them has no context word, and is answered
-    /// without running the automaton.
+    /// Per lower-cased first byte, the words starting with it, longest first.
+    by_first: Vec<Vec<u16>>,
+    /// Per lower-cased first byte, a bit per (lower-cased second byte mod 64) some word starts
+    /// with: most word starts are ruled out with one load.
     starts: Box<[u64; 256]>,
     words: Vec<String>,
     before: usize,
@@ -29,25 +27,22 @@ pub struct ContextMatcher {
 
 impl ContextMatcher {
     pub fn new(c: &Context) -> Self {
-        let automaton = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            // Windows are a few dozen bytes: a prefilter's start-up costs more than it saves.
-            .prefilter(false)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&c.words)
-            .expect("context word lists are small enough for an automaton");
+        let mut by_first = vec![Vec::new(); 256];
         let mut starts = Box::new([0u64; 256]);
-        for w in &c.words {
+        for (i, w) in c.words.iter().enumerate() {
             let b = w.as_bytes();
             let first = usize::from(b[0].to_ascii_lowercase());
+            by_first[first].push(u16::try_from(i).expect("context word lists are short"));
             starts[first] |= match b.get(1) {
                 Some(&second) => 1 << (second.to_ascii_lowercase() & 63),
                 None => u64::MAX,
             };
         }
+        for list in &mut by_first {
+            list.sort_by_key(|&i| std::cmp::Reverse(c.words[usize::from(i)].len()));
+        }
         ContextMatcher {
-            automaton,
+            by_first,
             starts,
             words: c.words.clone(),
             before: c.before,
@@ -79,30 +74,26 @@ impl ContextMatcher {
                 chars_forward(text, end, self.after),
             ),
         };
-        if !self.may_occur(bytes, from, to) {
-            return Vec::new();
-        }
-        // One search over both windows and the value between them; hits touching the value are
+        // Rule files are checked to start every context word with a word byte, so a whole
+        // context word starts where a word of the text starts: only those places are tried, and
+        // at each the longest word that matches whole is taken. Words touching the value are
         // not context.
         let mut found: Vec<String> = Vec::new();
-        let mut at = from;
-        while let Some(m) = self
-            .automaton
-            .find(aho_corasick::Input::new(bytes).range(at..to))
-        {
-            if m.end() > start && m.start() < end {
-                at = end.max(m.start() + 1);
+        let mut p = from;
+        while p < to {
+            if !is_word(bytes[p]) || (p > 0 && is_word(bytes[p - 1])) {
+                p += 1;
                 continue;
             }
-            let word = &self.words[m.pattern().as_usize()];
-            if whole_word(bytes, m.start(), m.end()) {
-                if !found.iter().any(|w| w == word) {
-                    found.push(word.clone());
+            match self.word_at(bytes, p, to) {
+                Some((w, e)) if e <= start || p >= end => {
+                    let word = &self.words[w];
+                    if !found.iter().any(|f| f == word) {
+                        found.push(word.clone());
+                    }
+                    p = e;
                 }
-                at = m.end();
-            } else {
-                // Part of a longer word; a context word may still start inside it.
-                at = m.start() + 1;
+                _ => p += 1,
             }
         }
         found
@@ -110,17 +101,21 @@ impl ContextMatcher {
 }
 
 impl ContextMatcher {
-    /// False only if no context word can match whole in `from..to`. Rule files are checked to
-    /// start every context word with a word byte, so a whole-word match starts where a word
-    /// does; the filter looks at each word start's first two bytes.
-    fn may_occur(&self, b: &[u8], from: usize, to: usize) -> bool {
-        (from..to).any(|p| {
-            is_word(b[p])
-                && (p == 0 || !is_word(b[p - 1]))
-                && self.starts[usize::from(b[p].to_ascii_lowercase())]
-                    & b.get(p + 1)
-                        .map_or(u64::MAX, |&s| 1 << (s.to_ascii_lowercase() & 63))
-                    != 0
+    /// The longest context word matching whole at word start `p` and ending by `to`: its index
+    /// and end.
+    fn word_at(&self, b: &[u8], p: usize, to: usize) -> Option<(usize, usize)> {
+        let first = usize::from(b[p].to_ascii_lowercase());
+        let second = b
+            .get(p + 1)
+            .map_or(u64::MAX, |&s| 1 << (s.to_ascii_lowercase() & 63));
+        if self.starts[first] & second == 0 {
+            return None;
+        }
+        self.by_first[first].iter().find_map(|&i| {
+            let i = usize::from(i);
+            let w = self.words[i].as_bytes();
+            let e = p + w.len();
+            (e <= to && b[p..e].eq_ignore_ascii_case(w) && whole_word(b, p, e)).then_some((i, e))
         })
     }
 }
@@ -234,6 +229,18 @@ mod tests {
         assert!(around(&m, "MRN and three more words 00123456", "00123456").is_empty());
         assert_eq!(around(&m, "00123456 (MRN)", "00123456"), vec!["mrn"]);
         assert!(around(&m, "00123456 is the MRN", "00123456").is_empty());
+    }
+
+    #[test]
+    fn the_longest_word_that_is_whole_wins_at_each_start() {
+        let m = matcher(&["home", "home phone", "phone"], 4, 0, WindowUnit::Words);
+        assert_eq!(around(&m, "home phones 555-1234", "555-1234"), vec!["home"]);
+        assert_eq!(
+            around(&m, "home phone 555-1234", "555-1234"),
+            vec!["home phone"],
+            "a word inside a longer one found there is not listed again"
+        );
+        assert!(around(&m, "homephone 555-1234", "555-1234").is_empty());
     }
 
     #[test]
