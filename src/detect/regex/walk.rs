@@ -111,7 +111,8 @@ fn start(
     Ok(())
 }
 
-/// Steps every lane once per turn, for as long as all of them have bytes left.
+/// Steps every lane once per turn, for as long as all of them have bytes left. The lanes' states
+/// and bytes are held in locals for the loop, so a step is a class lookup and a table load.
 fn walk_together(
     dfa: &DFA,
     cache: &mut Cache,
@@ -119,10 +120,25 @@ fn walk_together(
     lanes: &mut [Lane; LANES],
 ) -> Result<(), DetectError> {
     let turns = lanes.iter().map(|l| l.stop - l.at).min().unwrap_or(0);
-    for _ in 0..turns {
-        for lane in lanes.iter_mut() {
-            step(dfa, cache, bytes, lane)?;
+    let starts: [usize; LANES] = std::array::from_fn(|k| lanes[k].at);
+    let stretches: [&[u8]; LANES] = std::array::from_fn(|k| &bytes[starts[k]..starts[k] + turns]);
+    let mut sids: [LazyStateID; LANES] = std::array::from_fn(|k| lanes[k].sid);
+    for i in 0..turns {
+        for k in 0..LANES {
+            let at = starts[k] + i;
+            let sid = dfa
+                .next_state(cache, sids[k], stretches[k][i])
+                .map_err(|_| gave_up(at))?;
+            sids[k] = sid;
+            if sid.is_tagged() {
+                lanes[k].sid = sid;
+                tagged(dfa, cache, bytes, &mut lanes[k], at)?;
+            }
         }
+    }
+    for (k, lane) in lanes.iter_mut().enumerate() {
+        lane.sid = sids[k];
+        lane.at = starts[k] + turns;
     }
     Ok(())
 }
@@ -152,23 +168,35 @@ fn walk_alone(
 #[inline(always)]
 fn step(dfa: &DFA, cache: &mut Cache, bytes: &[u8], lane: &mut Lane) -> Result<(), DetectError> {
     let at = lane.at;
-    let sid = dfa
+    lane.sid = dfa
         .next_state(cache, lane.sid, bytes[at])
         .map_err(|_| gave_up(at))?;
-    lane.sid = sid;
     lane.at = at + 1;
-    // Untagged states (neither match, dead, quit nor unknown) are the fast path. A dead state
-    // stays dead; the start state is not tagged (no prefilter).
-    if sid.is_tagged() {
-        if sid.is_quit() {
-            return Err(DetectError::Config(format!(
-                "regex scan could not complete: {}",
-                MatchError::quit(bytes[at], at)
-            )));
-        }
-        if sid.is_match() && at > lane.lo {
-            record(dfa, cache, lane, at);
-        }
+    if lane.sid.is_tagged() {
+        tagged(dfa, cache, bytes, lane, at)?;
+    }
+    Ok(())
+}
+
+/// A tagged state entered on the byte at `at` (now `lane.sid`). Untagged states (neither match,
+/// dead, quit nor unknown) are the fast path; a dead state stays dead; the start state is not
+/// tagged (no prefilter).
+#[inline(never)]
+fn tagged(
+    dfa: &DFA,
+    cache: &Cache,
+    bytes: &[u8],
+    lane: &mut Lane,
+    at: usize,
+) -> Result<(), DetectError> {
+    if lane.sid.is_quit() {
+        return Err(DetectError::Config(format!(
+            "regex scan could not complete: {}",
+            MatchError::quit(bytes[at], at)
+        )));
+    }
+    if lane.sid.is_match() && at > lane.lo {
+        record(dfa, cache, lane, at);
     }
     Ok(())
 }
