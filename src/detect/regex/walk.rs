@@ -123,6 +123,9 @@ fn walk_together(
     let starts: [usize; LANES] = std::array::from_fn(|k| lanes[k].at);
     let stretches: [&[u8]; LANES] = std::array::from_fn(|k| &bytes[starts[k]..starts[k] + turns]);
     let mut sids: [LazyStateID; LANES] = std::array::from_fn(|k| lanes[k].sid);
+    // Every lane's stretch is indexed by the same turn: an iterator per lane would not step them
+    // in lockstep.
+    #[allow(clippy::needless_range_loop)]
     for i in 0..turns {
         for k in 0..LANES {
             let at = starts[k] + i;
