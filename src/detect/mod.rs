@@ -164,27 +164,28 @@ impl Pipeline {
 
     /// Scans `text`: all detectors, merged, with code point offsets, sorted by start.
     pub fn scan(&self, text: &str) -> Result<Vec<Entity>, DetectError> {
-        let mut findings = Vec::new();
-        for d in &self.detectors {
-            findings.extend(d.detect(text)?);
-        }
-        self.finish(text, findings)
+        self.scan_within(text, None)
     }
 
     /// [`Pipeline::scan`] that gives up with [`DetectError::Deadline`] once `deadline` has passed
     /// (checked between detectors and inside slow ones), which the gateway treats as sensitive.
     pub fn scan_until(&self, text: &str, deadline: Instant) -> Result<Vec<Entity>, DetectError> {
-        let mut findings = Vec::new();
-        for d in &self.detectors {
-            if Instant::now() >= deadline {
-                return Err(DetectError::Deadline);
-            }
-            findings.extend(d.detect_until(text, deadline)?);
-        }
-        self.finish(text, findings)
+        self.scan_within(text, Some(deadline))
     }
 
-    fn finish(&self, text: &str, findings: Vec<Finding>) -> Result<Vec<Entity>, DetectError> {
+    fn scan_within(
+        &self,
+        text: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<Entity>, DetectError> {
+        let mut findings = Vec::new();
+        for d in &self.detectors {
+            findings.extend(match deadline {
+                None => d.detect(text)?,
+                Some(deadline) if Instant::now() >= deadline => return Err(DetectError::Deadline),
+                Some(deadline) => d.detect_until(text, deadline)?,
+            });
+        }
         let merged = merge::merge(text, findings, &self.merge);
         Ok(offsets::to_entities(text, merged))
     }

@@ -98,9 +98,7 @@ impl ContextMatcher {
         }
         found
     }
-}
 
-impl ContextMatcher {
     /// The longest context word matching whole at word start `p` and ending by `to`: its index
     /// and end.
     fn word_at(&self, b: &[u8], p: usize, to: usize) -> Option<(usize, usize)> {
