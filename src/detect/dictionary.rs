@@ -18,13 +18,13 @@
 //!
 //! How the search runs, and why:
 //! - All dictionaries share one automaton: one pass over the text instead of one per list.
-//! - Terms can only start where a word starts, so the automaton is walked anchored from each
-//!   word start (and each punctuation character, for terms that begin with one) and never from
-//!   inside a word; a 32 KiB prefix filter (see `prefix`) skips most of those walks too. Most
-//!   walks die after a few bytes in the automaton's first, hot states. Measured on one core
-//!   (benches/dictionary.rs): as fast as an unanchored scan with aho-corasick's DFA, which
-//!   needs 47 MiB for these lists, and about twice as fast as an unanchored scan with the
-//!   2 MiB contiguous NFA used here.
+//! - Terms can only start where a word starts, so the automaton is walked anchored from a word
+//!   start (or a punctuation character, for terms that begin with one) and never from inside a
+//!   word. Word starts and ends come from a bit mask of each 64-byte block (see `runs`), and a
+//!   32 KiB filter of the terms' first words (see `first_word`) rules out every word that no term
+//!   starts with, so walks start almost only where a term does. An unanchored scan, even with
+//!   aho-corasick's DFA (47 MiB for these lists), reads every byte through the automaton;
+//!   this reads the automaton for a few words in a hundred (benches/dictionary.rs).
 //! - Each walk reports every term that starts there (`MatchKind::Standard`), and the
 //!   leftmost-longest choice is made here among the ones that pass the whole-word and case
 //!   checks. Letting the automaton choose leftmost-longest first would be wrong: a longer term
@@ -32,7 +32,8 @@
 //!   shorter one that passes.
 
 mod file;
-mod prefix;
+mod first_word;
+mod runs;
 mod words;
 
 use std::path::{Path, PathBuf};
@@ -45,7 +46,8 @@ pub use file::{DictionaryFile, ListKind, Term, MAX_TERM_BYTES};
 pub use words::is_word_char;
 
 use super::{DetectError, Detector, DetectorKind, Finding};
-use prefix::PrefixFilter;
+use first_word::FirstWords;
+use runs::{word_bits, BLOCK, WORD_BYTE};
 use words::Edges;
 
 /// A loaded dictionary, for `--explain`, logs and the audit record.
@@ -72,10 +74,13 @@ struct Pattern {
 pub struct DictionaryDetector {
     automaton: NFA,
     patterns: Vec<Pattern>,
-    /// Bytes (in either ASCII case) that some term starts with: walks start only there.
-    first_bytes: [bool; 256],
-    /// First bytes of every term, hashed: rules out most word starts with one load.
-    prefixes: PrefixFilter,
+    /// The first words of the terms that start with a word byte, hashed: rules out almost every
+    /// other word start with one load.
+    first_words: FirstWords,
+    /// Non-word bytes that some term starts with (punctuation, non-ASCII): walks start at each.
+    other_starts: [bool; 256],
+    /// Whether `other_starts` has any byte at all, so text without such terms skips the check.
+    any_other_start: bool,
     dictionaries: Vec<DictionaryInfo>,
 }
 
@@ -143,18 +148,26 @@ impl DictionaryDetector {
             .ascii_case_insensitive(true)
             .build(&texts)
             .map_err(|e| DetectError::Config(format!("building the dictionary automaton: {e}")))?;
-        let mut first_bytes = [false; 256];
+        let mut other_starts = [false; 256];
+        let mut first_words = Vec::new();
         for text in &texts {
-            let b = text.as_bytes()[0];
-            first_bytes[b.to_ascii_lowercase() as usize] = true;
-            first_bytes[b.to_ascii_uppercase() as usize] = true;
+            let bytes = text.as_bytes();
+            let run = bytes
+                .iter()
+                .take_while(|&&b| WORD_BYTE[usize::from(b)])
+                .count();
+            if run > 0 {
+                first_words.push(&bytes[..run]);
+            } else {
+                other_starts[usize::from(bytes[0])] = true;
+            }
         }
-        let prefixes = PrefixFilter::new(texts.iter().map(String::as_str));
         Ok(DictionaryDetector {
             automaton,
             patterns,
-            first_bytes,
-            prefixes,
+            first_words: FirstWords::new(first_words),
+            any_other_start: other_starts.contains(&true),
+            other_starts,
             dictionaries,
         })
     }
@@ -225,21 +238,31 @@ impl Detector for DictionaryDetector {
             .map_err(|e| DetectError::Config(format!("dictionary search: {e}")))?;
         let mut selection = Selection::new(&self.dictionaries);
         let bytes = text.as_bytes();
-        // Walks start at every position that could begin a term: the start of an ASCII word
-        // or any other byte, if some term starts with that byte and with the bytes that follow
-        // (see `prefix`). The rest of each ASCII word is skipped in a tight loop. Non-ASCII
-        // bytes count as word breaks here, which only adds walks; the exact whole-word check
-        // runs on every match.
-        let mut at = 0;
-        while at < bytes.len() {
-            let byte = bytes[at];
-            if self.first_bytes[byte as usize] && self.prefixes.may_start(&bytes[at..]) {
-                self.walk(text, start_state, at, &mut selection);
+        // Per block: the word bytes as bits, so each word's start and end is a bit operation.
+        // A walk starts at a word start whose word some term starts with, or (only if some term
+        // starts with one) at a non-word byte that a term starts with.
+        let mut after_word = 0u64;
+        for (index, block) in bytes.chunks(BLOCK).enumerate() {
+            let base = index * BLOCK;
+            let word = word_bits(block);
+            let starts = word & !(word << 1 | after_word);
+            after_word = word >> (BLOCK - 1);
+            let mut candidates = starts;
+            if self.any_other_start {
+                candidates |= !word & (u64::MAX >> (BLOCK - block.len()));
             }
-            at += 1;
-            if WORD_BYTE[byte as usize] {
-                while at < bytes.len() && WORD_BYTE[bytes[at] as usize] {
-                    at += 1;
+            while candidates != 0 {
+                let i = candidates.trailing_zeros() as usize;
+                candidates &= candidates - 1;
+                let at = base + i;
+                let walk = if starts & (1 << i) != 0 {
+                    let end = word_end(bytes, word, base, i);
+                    self.first_words.may_start(bytes, at, end)
+                } else {
+                    self.other_starts[usize::from(bytes[at])]
+                };
+                if walk {
+                    self.walk(text, start_state, at, &mut selection);
                 }
             }
         }
@@ -247,16 +270,20 @@ impl Detector for DictionaryDetector {
     }
 }
 
-/// ASCII letters, digits and `_`; every other byte (including all non-ASCII bytes) is false.
-static WORD_BYTE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 128 {
-        table[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
-        b += 1;
+/// Where the word starting at bit `i` of the block at `base` (with word bits `word`) ends.
+#[inline]
+fn word_end(bytes: &[u8], word: u64, base: usize, i: usize) -> usize {
+    let rest = !word >> i;
+    if rest != 0 {
+        return base + i + rest.trailing_zeros() as usize;
     }
-    table
-};
+    // The word runs on into the next block.
+    let mut end = base + BLOCK;
+    while end < bytes.len() && WORD_BYTE[usize::from(bytes[end])] {
+        end += 1;
+    }
+    end
+}
 
 /// The leftmost-longest choice per dictionary, made as candidates arrive. Walks run in order
 /// of start and each walk reports ends in increasing order, so no sorting is needed: the best

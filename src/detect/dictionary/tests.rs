@@ -476,3 +476,28 @@ proptest! {
         prop_assert_eq!(got, reference(&terms, &text));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Texts of a few hundred bytes made of pieces, so that words of every length (including
+    /// past eight bytes, and running across 64-byte blocks) meet terms of every kind.
+    #[test]
+    fn agrees_with_the_reference_across_blocks(
+        pieces in prop::collection::vec(0usize..13, 0..120)
+    ) {
+        let parts = [
+            "ab", "ab ", "abababababab", " ", "-", "é", "日", "AB", "+b", "ba ", "__", "2",
+            "abababababab ab",
+        ];
+        let text: String = pieces.iter().map(|&i| parts[i]).collect();
+        let terms = [
+            "ab", "AB", "ab ab", "abababababab", "abababababab ab", "ba", "é日", "+b", "b-a",
+            "a2", "日b", "__",
+        ];
+        let d = detector(&terms);
+        let mut got: Vec<_> = d.detect(&text).unwrap().iter().map(|f| (f.start, f.end)).collect();
+        got.sort();
+        prop_assert_eq!(got, reference(&terms, &text));
+    }
+}

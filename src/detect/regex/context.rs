@@ -77,23 +77,34 @@ impl ContextMatcher {
         // Rule files are checked to start every context word with a word byte, so a whole
         // context word starts where a word of the text starts: only those places are tried, and
         // at each the longest word that matches whole is taken. Words touching the value are
-        // not context.
+        // not context, so the value itself is skipped.
         let mut found: Vec<String> = Vec::new();
         let mut p = from;
         while p < to {
-            if !is_word(bytes[p]) || (p > 0 && is_word(bytes[p - 1])) {
+            if (start..end).contains(&p) {
+                p = end;
+                continue;
+            }
+            if !is_word(bytes[p]) {
                 p += 1;
                 continue;
             }
-            match self.word_at(bytes, p, to) {
-                Some((w, e)) if e <= start || p >= end => {
-                    let word = &self.words[w];
-                    if !found.iter().any(|f| f == word) {
-                        found.push(word.clone());
+            if p == 0 || !is_word(bytes[p - 1]) {
+                if let Some((w, e)) = self.word_at(bytes, p, to) {
+                    if e <= start || p >= end {
+                        let word = &self.words[w];
+                        if !found.iter().any(|f| f == word) {
+                            found.push(word.clone());
+                        }
+                        p = e;
+                        continue;
                     }
-                    p = e;
                 }
-                _ => p += 1,
+            }
+            // No context word starts inside this word.
+            p += 1;
+            while p < to && is_word(bytes[p]) {
+                p += 1;
             }
         }
         found

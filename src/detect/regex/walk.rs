@@ -111,8 +111,13 @@ fn start(
     Ok(())
 }
 
-/// Steps every lane once per turn, for as long as all of them have bytes left. The lanes' states
-/// and bytes are held in locals for the loop, so a step is a class lookup and a table load.
+/// Steps every lane once per turn, for as long as all of them have bytes left.
+///
+/// Almost every step moves between untagged states already in the cache, so the turns run in a
+/// loop that only reads the cache ([`fast_turns`]): the compiler keeps the transition table's
+/// address in a register and a step is a class lookup and a table load. The first turn on which
+/// some lane would enter a tagged state (a match, or a state not computed yet) is then taken
+/// again with the full step, which may fill the cache and records matches.
 fn walk_together(
     dfa: &DFA,
     cache: &mut Cache,
@@ -123,14 +128,19 @@ fn walk_together(
     let starts: [usize; LANES] = std::array::from_fn(|k| lanes[k].at);
     let stretches: [&[u8]; LANES] = std::array::from_fn(|k| &bytes[starts[k]..starts[k] + turns]);
     let mut sids: [LazyStateID; LANES] = std::array::from_fn(|k| lanes[k].sid);
-    // Every lane's stretch is indexed by the same turn: an iterator per lane would not step them
-    // in lockstep.
-    #[allow(clippy::needless_range_loop)]
-    for i in 0..turns {
+    let mut turn = 0;
+    while turn < turns {
+        // A lane that has just entered a match state takes its next step in full too.
+        if !sids.iter().any(|s| s.is_tagged()) {
+            turn = fast_turns(dfa, cache, &stretches, &mut sids, turn);
+            if turn == turns {
+                break;
+            }
+        }
         for k in 0..LANES {
-            let at = starts[k] + i;
+            let at = starts[k] + turn;
             let sid = dfa
-                .next_state(cache, sids[k], stretches[k][i])
+                .next_state(cache, sids[k], stretches[k][turn])
                 .map_err(|_| gave_up(at))?;
             sids[k] = sid;
             if sid.is_tagged() {
@@ -138,12 +148,42 @@ fn walk_together(
                 tagged(dfa, cache, bytes, &mut lanes[k], at)?;
             }
         }
+        turn += 1;
     }
     for (k, lane) in lanes.iter_mut().enumerate() {
         lane.sid = sids[k];
         lane.at = starts[k] + turns;
     }
     Ok(())
+}
+
+/// Takes turns from `turn` while no lane enters a tagged state, and returns the first turn on
+/// which one would (not taken), or the end. `sids` must all be untagged: the table is indexed by
+/// the untagged id. Written out for four lanes, so that each lane's state lives in a register.
+#[inline(always)]
+fn fast_turns(
+    dfa: &DFA,
+    cache: &Cache,
+    stretches: &[&[u8]; LANES],
+    sids: &mut [LazyStateID; LANES],
+    mut turn: usize,
+) -> usize {
+    let [b0, b1, b2, b3] = *stretches;
+    let [mut s0, mut s1, mut s2, mut s3] = *sids;
+    let turns = b0.len().min(b1.len()).min(b2.len()).min(b3.len());
+    while turn < turns {
+        let n0 = dfa.next_state_untagged(cache, s0, b0[turn]);
+        let n1 = dfa.next_state_untagged(cache, s1, b1[turn]);
+        let n2 = dfa.next_state_untagged(cache, s2, b2[turn]);
+        let n3 = dfa.next_state_untagged(cache, s3, b3[turn]);
+        if n0.is_tagged() | n1.is_tagged() | n2.is_tagged() | n3.is_tagged() {
+            break;
+        }
+        (s0, s1, s2, s3) = (n0, n1, n2, n3);
+        turn += 1;
+    }
+    *sids = [s0, s1, s2, s3];
+    turn
 }
 
 /// Finishes one lane: its remaining bytes, then the end of input if the text ends there.
