@@ -97,6 +97,13 @@ impl AllowList {
             }
             _ => {}
         }
+        // Most values are short ASCII: lower-cased on the stack, with no allocation.
+        let mut buf = [0u8; 64];
+        if let Some(lower) = buf.get_mut(..value.len()).filter(|_| value.is_ascii()) {
+            lower.copy_from_slice(value.as_bytes());
+            lower.make_ascii_lowercase();
+            return std::str::from_utf8(lower).is_ok_and(|lower| self.terms.contains(lower));
+        }
         self.terms.contains(&value.to_lowercase())
     }
 
@@ -106,5 +113,31 @@ impl AllowList {
 
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_whole_values_in_any_case_after_trimming() {
+        let long = "a".repeat(70);
+        let allow = AllowList::from_terms(["AWS", "Straße", long.as_str(), "s3"]);
+        for yes in ["aws", "AWS", " aWs ", "straße", "S3"] {
+            assert!(allow.contains(yes), "{yes:?}");
+        }
+        assert!(
+            allow.contains("STRAßE"),
+            "non-ASCII values are lower-cased in full"
+        );
+        assert!(
+            allow.contains(&long.to_uppercase()),
+            "ASCII values past the stack buffer"
+        );
+        for no in ["awss", "aw", "s 3", "", "   ", &"a".repeat(69), "straßex"] {
+            assert!(!allow.contains(no), "{no:?}");
+        }
+        assert!(!AllowList::default().contains("aws"));
     }
 }

@@ -116,7 +116,6 @@ fn resolve_across_types(findings: Vec<Finding>) -> Vec<Finding> {
         cluster.push(f);
     }
     resolve_cluster(&mut cluster, &mut out);
-    out.sort_by_key(|f| (f.start, f.end));
     out
 }
 
@@ -142,6 +141,8 @@ fn resolve_cluster(cluster: &mut Vec<Finding>, out: &mut Vec<Finding>) {
             out.push(f);
         }
     }
+    // Clusters are disjoint and come in order, so sorting each one's survivors sorts the whole.
+    out[first..].sort_by_key(|f| (f.start, f.end));
 }
 
 #[cfg(test)]

@@ -205,10 +205,13 @@ impl Engine {
             scanner.scan(self, text, &mut hits)?;
         }
         // Two patterns of one rule can find the same span (e.g. "01/02/2020" is both a US and a
-        // day-first date): report it once, with the better score.
-        hits.sort_unstable_by(|a, b| {
-            (a.rule, a.start, a.end)
-                .cmp(&(b.rule, b.start, b.end))
+        // day-first date): report it once, with the better score. Sorted in the order the merge
+        // step sorts in (by start, longest first), and stably: the hits come in long ascending
+        // runs (pattern by pattern, match by match), which this sort merges rather than sorts,
+        // and the merge step then finds the detector's findings already in order.
+        hits.sort_by(|a, b| {
+            (a.start, std::cmp::Reverse(a.end), a.rule)
+                .cmp(&(b.start, std::cmp::Reverse(b.end), b.rule))
                 .then(b.score.total_cmp(&a.score))
         });
         hits.dedup_by(|later, kept| {

@@ -81,12 +81,12 @@ impl ContextMatcher {
         let mut found: Vec<String> = Vec::new();
         let mut p = from;
         while p < to {
+            let Some(gap) = bytes[p..to].iter().position(|&b| is_word(b)) else {
+                break;
+            };
+            p += gap;
             if (start..end).contains(&p) {
                 p = end;
-                continue;
-            }
-            if !is_word(bytes[p]) {
-                p += 1;
                 continue;
             }
             if p == 0 || !is_word(bytes[p - 1]) {
@@ -102,10 +102,7 @@ impl ContextMatcher {
                 }
             }
             // No context word starts inside this word.
-            p += 1;
-            while p < to && is_word(bytes[p]) {
-                p += 1;
-            }
+            p = word_end(bytes, p, to);
         }
         found
     }
@@ -161,12 +158,11 @@ fn words_back(b: &[u8], from: usize, n: usize) -> usize {
     let limit = from.saturating_sub(n * MAX_WORD_BYTES);
     let mut i = from;
     for _ in 0..n {
-        while i > limit && !is_word(b[i - 1]) {
-            i -= 1;
-        }
-        while i > limit && is_word(b[i - 1]) {
-            i -= 1;
-        }
+        // Back over the gap, then back over the word.
+        let gap = b[limit..i].iter().rposition(|&c| is_word(c));
+        i = gap.map_or(limit, |k| limit + k + 1);
+        let word = b[limit..i].iter().rposition(|&c| !is_word(c));
+        i = word.map_or(limit, |k| limit + k + 1);
         if i == limit {
             break;
         }
@@ -179,17 +175,24 @@ fn words_forward(b: &[u8], from: usize, n: usize) -> usize {
     let limit = (from + n * MAX_WORD_BYTES).min(b.len());
     let mut i = from;
     for _ in 0..n {
-        while i < limit && !is_word(b[i]) {
-            i += 1;
-        }
-        while i < limit && is_word(b[i]) {
-            i += 1;
-        }
+        i += b[i..limit]
+            .iter()
+            .position(|&c| is_word(c))
+            .unwrap_or(limit - i);
+        i = word_end(b, i, limit);
         if i == limit {
             break;
         }
     }
     i
+}
+
+/// The end of the word bytes starting at `from`, at most `limit`.
+fn word_end(b: &[u8], from: usize, limit: usize) -> usize {
+    from + b[from..limit]
+        .iter()
+        .position(|&c| !is_word(c))
+        .unwrap_or(limit - from)
 }
 
 fn chars_back(text: &str, from: usize, n: usize) -> usize {
