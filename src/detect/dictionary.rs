@@ -20,7 +20,7 @@
 //! - All dictionaries share one automaton: one pass over the text instead of one per list.
 //! - Terms can only start where a word starts, so the automaton is walked anchored from a word
 //!   start (or a punctuation character, for terms that begin with one) and never from inside a
-//!   word. Word starts and ends come from a bit mask of each 64-byte block (see `runs`), and a
+//!   word. Word starts and ends come from a bit mask of each 64-byte block (see `wordbits`), and a
 //!   32 KiB filter of the terms' first words (see `first_word`) rules out every word that no term
 //!   starts with, so walks start almost only where a term does. An unanchored scan, even with
 //!   aho-corasick's DFA (47 MiB for these lists), reads every byte through the automaton;
@@ -33,7 +33,6 @@
 
 mod file;
 mod first_word;
-mod runs;
 mod words;
 
 use std::path::{Path, PathBuf};
@@ -45,9 +44,9 @@ use aho_corasick::{Anchored, MatchKind};
 pub use file::{DictionaryFile, ListKind, Term, MAX_TERM_BYTES};
 pub use words::is_word_char;
 
+use super::wordbits::{word_bits, WordBytes, ASCII_WORD_BYTE as WORD_BYTE, BLOCK};
 use super::{DetectError, Detector, DetectorKind, Finding};
 use first_word::FirstWords;
-use runs::{word_bits, BLOCK, WORD_BYTE};
 use words::Edges;
 
 /// A loaded dictionary, for `--explain`, logs and the audit record.
@@ -244,7 +243,7 @@ impl Detector for DictionaryDetector {
         let mut after_word = 0u64;
         for (index, block) in bytes.chunks(BLOCK).enumerate() {
             let base = index * BLOCK;
-            let word = word_bits(block);
+            let word = word_bits(block, WordBytes::Ascii);
             let starts = word & !(word << 1 | after_word);
             after_word = word >> (BLOCK - 1);
             let mut candidates = starts;

@@ -17,6 +17,7 @@ pub mod offsets;
 pub mod regex;
 pub mod rules;
 pub mod validators;
+mod wordbits;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -14,7 +14,9 @@
 mod context;
 mod scan;
 mod walk;
+mod wordmap;
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -24,6 +26,7 @@ use regex_automata::Input;
 
 use self::context::ContextMatcher;
 use self::scan::Scanner;
+use self::wordmap::WordMap;
 use super::rules::{self, Rule};
 use super::validators::{Validator, Verdict};
 use super::{DetectError, Detector, DetectorKind, Finding};
@@ -117,6 +120,13 @@ struct Use {
     needs_context: bool,
 }
 
+/// The text being scanned, and its word map for context windows: built on the first match that
+/// a rule with context words judges, once per scan.
+struct Subject<'t> {
+    text: &'t str,
+    words: OnceCell<WordMap>,
+}
+
 /// Where a match found by [`Engine::find`] ends, and where the next match may start.
 struct Found {
     end: usize,
@@ -197,12 +207,16 @@ impl Engine {
     }
 
     fn detect(&self, text: &str) -> Result<Vec<Finding>, DetectError> {
+        let subject = Subject {
+            text,
+            words: OnceCell::new(),
+        };
         let mut hits = Vec::new();
         for &pi in &self.direct {
-            self.run_whole_text(pi, text, &mut hits);
+            self.run_whole_text(pi, &subject, &mut hits);
         }
         if let Some(scanner) = &self.scanner {
-            scanner.scan(self, text, &mut hits)?;
+            scanner.scan(self, &subject, &mut hits)?;
         }
         // Two patterns of one rule can find the same span (e.g. "01/02/2020" is both a US and a
         // day-first date): report it once, with the better score. Sorted in the order the merge
@@ -235,14 +249,16 @@ impl Engine {
             .collect())
     }
 
-    /// Runs pattern `pi` over all of `text`.
-    fn run_whole_text(&self, pi: usize, text: &str, hits: &mut Vec<Hit>) {
+    /// Runs pattern `pi` over all of the text.
+    fn run_whole_text(&self, pi: usize, subject: &Subject<'_>, hits: &mut Vec<Hit>) {
+        let text = subject.text;
         let p = &self.patterns[pi];
         let mut caps = p.value_group.map(|_| p.regex.create_captures());
         let mut at = 0;
         while at < text.len() {
             let input = Input::new(text).range(at..);
-            let Some(found) = self.find(pi, text, &input, usize::MAX, caps.as_mut(), hits) else {
+            let Some(found) = self.find(pi, subject, &input, usize::MAX, caps.as_mut(), hits)
+            else {
                 break;
             };
             at = found.resume;
@@ -254,7 +270,7 @@ impl Engine {
     fn find(
         &self,
         pi: usize,
-        text: &str,
+        subject: &Subject<'_>,
         input: &Input<'_>,
         max_start: usize,
         caps: Option<&mut Captures>,
@@ -267,7 +283,7 @@ impl Engine {
                 let m = caps.get_match().filter(|m| m.start() <= max_start)?;
                 let resume = match caps.get_group(group).filter(|v| !v.is_empty()) {
                     Some(v) => {
-                        self.judge(p, text, v.start, v.end, hits);
+                        self.judge(p, subject, v.start, v.end, hits);
                         // Resume right after the value, so trailing context that the pattern
                         // consumed (a delimiter) can lead the next match.
                         v.end.max(m.start() + 1)
@@ -281,7 +297,7 @@ impl Engine {
             }
             _ => {
                 let m = p.regex.search(input).filter(|m| m.start() <= max_start)?;
-                self.judge(p, text, m.start(), m.end(), hits);
+                self.judge(p, subject, m.start(), m.end(), hits);
                 Some(Found {
                     end: m.end(),
                     resume: m.end(),
@@ -291,7 +307,15 @@ impl Engine {
     }
 
     /// Applies each rule using pattern `p` to the value at `start..end`.
-    fn judge(&self, p: &PatternRun, text: &str, start: usize, end: usize, hits: &mut Vec<Hit>) {
+    fn judge(
+        &self,
+        p: &PatternRun,
+        subject: &Subject<'_>,
+        start: usize,
+        end: usize,
+        hits: &mut Vec<Hit>,
+    ) {
+        let text = subject.text;
         let value = &text[start..end];
         for u in &p.uses {
             let rule = &self.rules[u.rule];
@@ -309,7 +333,8 @@ impl Engine {
             };
             let (score, context) = match &rule.context {
                 Some(cm) => {
-                    let found = cm.find(text, start, end);
+                    let words = subject.words.get_or_init(|| WordMap::new(text.as_bytes()));
+                    let found = cm.find(text, words, start, end);
                     let score = if found.is_empty() {
                         u.score
                     } else {

@@ -6,7 +6,7 @@
 //! filter on a word's first bytes still lets a walk start at a good share of all words. A filter
 //! on the whole first word is exact but for hash collisions, because a term that starts with a
 //! word byte can only match where a word of the text starts *with exactly the term's first word*
-//! (both as maximal runs of ASCII word bytes, see `runs`, ASCII case folded): the term's run ends
+//! (both as maximal runs of ASCII word bytes, see `wordbits`, ASCII case folded): the term's run ends
 //! either at a non-word byte inside the term, which the text then has at the same place, or at
 //! the term's end, where the whole-word check wants no word character next. So one hash of the
 //! word and two bit tests (a Bloom filter: with one bit, "the" happened to share its bit with a

@@ -5,7 +5,9 @@
 //! window gets the rule's boost. The window is bounded in bytes as well as in words, so one
 //! 100,000-character "word" before every match cannot make scanning quadratic.
 
+use super::wordmap::WordMap;
 use crate::detect::rules::{Context, WindowUnit};
+use crate::detect::wordbits::WORD_OR_NON_ASCII_BYTE;
 
 /// No word counts as longer than this when a window is measured in words.
 const MAX_WORD_BYTES: usize = 48;
@@ -61,13 +63,22 @@ impl ContextMatcher {
     }
 
     /// The context words (as written in the rule) found in the windows around `start..end`, a byte
-    /// span of `text`. Empty when none is found; allocates only when some are.
-    pub fn find(&self, text: &str, start: usize, end: usize) -> Vec<String> {
+    /// span of `text` (whose words are `words`). Empty when none is found; allocates only when
+    /// some are.
+    pub fn find(&self, text: &str, words: &WordMap, start: usize, end: usize) -> Vec<String> {
         let bytes = text.as_bytes();
         let (from, to) = match self.unit {
             WindowUnit::Words => (
-                words_back(bytes, start, self.before),
-                words_forward(bytes, end, self.after),
+                words.words_back(
+                    start,
+                    self.before,
+                    start.saturating_sub(self.before * MAX_WORD_BYTES),
+                ),
+                words.words_forward(
+                    end,
+                    self.after,
+                    (end + self.after * MAX_WORD_BYTES).min(bytes.len()),
+                ),
             ),
             WindowUnit::Chars => (
                 chars_back(text, start, self.before),
@@ -80,29 +91,21 @@ impl ContextMatcher {
         // not context, so the value itself is skipped.
         let mut found: Vec<String> = Vec::new();
         let mut p = from;
-        while p < to {
-            let Some(gap) = bytes[p..to].iter().position(|&b| is_word(b)) else {
-                break;
-            };
-            p += gap;
-            if (start..end).contains(&p) {
+        while let Some(at) = words.next_start(p, to) {
+            if (start..end).contains(&at) {
                 p = end;
                 continue;
             }
-            if p == 0 || !is_word(bytes[p - 1]) {
-                if let Some((w, e)) = self.word_at(bytes, p, to) {
-                    if e <= start || p >= end {
-                        let word = &self.words[w];
-                        if !found.iter().any(|f| f == word) {
-                            found.push(word.clone());
-                        }
-                        p = e;
-                        continue;
+            match self.word_at(bytes, at, to) {
+                Some((w, e)) if e <= start || at >= end => {
+                    let word = &self.words[w];
+                    if !found.iter().any(|f| f == word) {
+                        found.push(word.clone());
                     }
+                    p = e;
                 }
+                _ => p = at + 1,
             }
-            // No context word starts inside this word.
-            p = word_end(bytes, p, to);
         }
         found
     }
@@ -131,19 +134,8 @@ impl ContextMatcher {
 /// word.
 #[inline]
 fn is_word(b: u8) -> bool {
-    WORD_BYTES[usize::from(b)]
+    WORD_OR_NON_ASCII_BYTE[usize::from(b)]
 }
-
-static WORD_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
-        b += 1;
-    }
-    table
-};
 
 /// True if `s..e` is not part of a longer word (checked only at ends that are word bytes, so a
 /// context word such as "policy #" or "s/n" can sit next to punctuation).
@@ -151,48 +143,6 @@ fn whole_word(b: &[u8], s: usize, e: usize) -> bool {
     let starts_ok = !is_word(b[s]) || s == 0 || !is_word(b[s - 1]);
     let ends_ok = !is_word(b[e - 1]) || e == b.len() || !is_word(b[e]);
     starts_ok && ends_ok
-}
-
-/// The start of the window of `n` words before byte `from`.
-fn words_back(b: &[u8], from: usize, n: usize) -> usize {
-    let limit = from.saturating_sub(n * MAX_WORD_BYTES);
-    let mut i = from;
-    for _ in 0..n {
-        // Back over the gap, then back over the word.
-        let gap = b[limit..i].iter().rposition(|&c| is_word(c));
-        i = gap.map_or(limit, |k| limit + k + 1);
-        let word = b[limit..i].iter().rposition(|&c| !is_word(c));
-        i = word.map_or(limit, |k| limit + k + 1);
-        if i == limit {
-            break;
-        }
-    }
-    i
-}
-
-/// The end of the window of `n` words after byte `from`.
-fn words_forward(b: &[u8], from: usize, n: usize) -> usize {
-    let limit = (from + n * MAX_WORD_BYTES).min(b.len());
-    let mut i = from;
-    for _ in 0..n {
-        i += b[i..limit]
-            .iter()
-            .position(|&c| is_word(c))
-            .unwrap_or(limit - i);
-        i = word_end(b, i, limit);
-        if i == limit {
-            break;
-        }
-    }
-    i
-}
-
-/// The end of the word bytes starting at `from`, at most `limit`.
-fn word_end(b: &[u8], from: usize, limit: usize) -> usize {
-    from + b[from..limit]
-        .iter()
-        .position(|&c| !is_word(c))
-        .unwrap_or(limit - from)
 }
 
 fn chars_back(text: &str, from: usize, n: usize) -> usize {
@@ -227,7 +177,7 @@ mod tests {
 
     fn around(m: &ContextMatcher, text: &str, value: &str) -> Vec<String> {
         let s = text.find(value).unwrap();
-        m.find(text, s, s + value.len())
+        m.find(text, &WordMap::new(text.as_bytes()), s, s + value.len())
     }
 
     #[test]
@@ -276,6 +226,7 @@ mod tests {
         let m = matcher(&["mrn"], 6, 0, WindowUnit::Words);
         assert!(around(&m, &text, "00123456").is_empty());
         let s = text.len() - 8;
-        assert!(s - words_back(text.as_bytes(), s, 6) <= 6 * MAX_WORD_BYTES);
+        let map = WordMap::new(text.as_bytes());
+        assert!(s - map.words_back(s, 6, s - 6 * MAX_WORD_BYTES) <= 6 * MAX_WORD_BYTES);
     }
 }

@@ -26,7 +26,7 @@ use regex_automata::util::pool::{Pool, PoolGuard};
 use regex_automata::{Anchored, Input, MatchError, MatchKind, PatternID};
 use regex_syntax::hir::Hir;
 
-use super::{Engine, Hit, PatternRun, RuleRun};
+use super::{Engine, Hit, PatternRun, RuleRun, Subject};
 use crate::detect::rules::Rule;
 use crate::detect::DetectError;
 
@@ -203,13 +203,14 @@ impl Scanner {
         })
     }
 
-    /// Finds every match of the scanned patterns in `text`, judging each with `engine`.
+    /// Finds every match of the scanned patterns in the text, judging each with `engine`.
     pub(super) fn scan(
         &self,
         engine: &Engine,
-        text: &str,
+        subject: &Subject<'_>,
         hits: &mut Vec<Hit>,
     ) -> Result<(), DetectError> {
+        let text = subject.text;
         let mut guard = self.forward.caches.get();
         // Dereferenced once: the guard's deref checks which kind of slot it holds, every time.
         let cache: &mut Cache = &mut guard;
@@ -217,7 +218,7 @@ impl Scanner {
         let mut pass = Pass {
             engine,
             scanner: self,
-            text,
+            subject,
             reverse_cache: self.reverse.caches.get(),
             next_start: vec![0; engine.patterns.len()],
             seen_end: vec![0; engine.patterns.len()],
@@ -306,7 +307,7 @@ impl Scanner {
 struct Pass<'a> {
     engine: &'a Engine,
     scanner: &'a Scanner,
-    text: &'a str,
+    subject: &'a Subject<'a>,
     reverse_cache: PoolGuard<'a, Cache, CacheFactory>,
     /// Where the pattern's next match may start (after the last one found).
     next_start: Vec<usize>,
@@ -325,7 +326,7 @@ struct Pass<'a> {
 impl Pass<'_> {
     /// Finds and judges the match of pattern `pi` reported to end at `end`.
     fn verify(&mut self, pi: usize, end: usize, hits: &mut Vec<Hit>) -> Result<(), DetectError> {
-        let (engine, text) = (self.engine, self.text);
+        let (engine, text) = (self.engine, self.subject.text);
         let p = &engine.patterns[pi];
         let max_len = p.max_len.expect("scanned patterns are bounded");
         let rid = self.scanner.reverse_id[pi].expect("scanned patterns have a reverse id");
@@ -352,7 +353,7 @@ impl Pass<'_> {
         let caps = p
             .value_group
             .map(|_| self.caps[pi].get_or_insert_with(|| p.regex.create_captures()));
-        if let Some(found) = engine.find(pi, text, &ahead, usize::MAX, caps, hits) {
+        if let Some(found) = engine.find(pi, self.subject, &ahead, usize::MAX, caps, hits) {
             self.next_start[pi] = found.resume;
             self.seen_end[pi] = self.seen_end[pi].max(found.end);
             self.found_end[pi] = found.end;
