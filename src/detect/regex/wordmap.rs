@@ -23,7 +23,7 @@ impl WordMap {
             .chunks(BLOCK)
             .map(|block| word_bits(block, WordBytes::AsciiAndNonAscii))
             .collect();
-        if text.len() % BLOCK == 0 {
+        if text.len().is_multiple_of(BLOCK) {
             bits.push(0);
         }
         WordMap { bits }
