@@ -148,15 +148,11 @@ impl DictionaryDetector {
             .build(&texts)
             .map_err(|e| DetectError::Config(format!("building the dictionary automaton: {e}")))?;
         let mut other_starts = [false; 256];
-        let mut first_words = Vec::new();
+        let mut word_starts = Vec::new();
         for text in &texts {
             let bytes = text.as_bytes();
-            let run = bytes
-                .iter()
-                .take_while(|&&b| WORD_BYTE[usize::from(b)])
-                .count();
-            if run > 0 {
-                first_words.push(&bytes[..run]);
+            if WORD_BYTE[usize::from(bytes[0])] {
+                word_starts.push(bytes);
             } else {
                 other_starts[usize::from(bytes[0])] = true;
             }
@@ -164,7 +160,7 @@ impl DictionaryDetector {
         Ok(DictionaryDetector {
             automaton,
             patterns,
-            first_words: FirstWords::new(first_words),
+            first_words: FirstWords::new(word_starts),
             any_other_start: other_starts.contains(&true),
             other_starts,
             dictionaries,
