@@ -12,6 +12,7 @@
 //! cheapest first; only findings at or above the threshold are allocated and reported.
 
 mod context;
+mod gate;
 mod scan;
 mod walk;
 mod wordmap;
@@ -25,6 +26,7 @@ use regex_automata::util::captures::Captures;
 use regex_automata::Input;
 
 use self::context::ContextMatcher;
+use self::gate::Gate;
 use self::scan::Scanner;
 use self::wordmap::WordMap;
 use super::rules::{self, Rule};
@@ -89,6 +91,8 @@ struct Engine {
     patterns: Vec<PatternRun>,
     /// Patterns without a longest match, which run on their own over the whole text.
     direct: Vec<usize>,
+    /// Where each of `direct` can first match (`None` when there are none).
+    gate: Option<Gate>,
     /// The multi-pattern DFA over every other pattern; `None` when there are none.
     scanner: Option<Scanner>,
 }
@@ -198,10 +202,18 @@ impl Engine {
         } else {
             Some(Scanner::build(&scanned, &patterns, &runs, rules)?)
         };
+        let gate = if direct.is_empty() {
+            None
+        } else {
+            Some(Gate::build(
+                &direct.iter().map(|&pi| &hirs[pi]).collect::<Vec<_>>(),
+            )?)
+        };
         Ok(Engine {
             rules: runs,
             patterns,
             direct,
+            gate,
             scanner,
         })
     }
@@ -212,8 +224,12 @@ impl Engine {
             words: OnceCell::new(),
         };
         let mut hits = Vec::new();
-        for &pi in &self.direct {
-            self.run_whole_text(pi, &subject, &mut hits);
+        if let Some(gate) = &self.gate {
+            for (&pi, from) in self.direct.iter().zip(gate.first_starts(text)) {
+                if let Some(from) = from {
+                    self.run_whole_text(pi, &subject, from, &mut hits);
+                }
+            }
         }
         if let Some(scanner) = &self.scanner {
             scanner.scan(self, &subject, &mut hits)?;
@@ -249,12 +265,12 @@ impl Engine {
             .collect())
     }
 
-    /// Runs pattern `pi` over all of the text.
-    fn run_whole_text(&self, pi: usize, subject: &Subject<'_>, hits: &mut Vec<Hit>) {
+    /// Runs pattern `pi` over the text from `from` on (no match of it starts earlier).
+    fn run_whole_text(&self, pi: usize, subject: &Subject<'_>, from: usize, hits: &mut Vec<Hit>) {
         let text = subject.text;
         let p = &self.patterns[pi];
         let mut caps = p.value_group.map(|_| p.regex.create_captures());
-        let mut at = 0;
+        let mut at = from;
         while at < text.len() {
             let input = Input::new(text).range(at..);
             let Some(found) = self.find(pi, subject, &input, usize::MAX, caps.as_mut(), hits)
@@ -509,6 +525,27 @@ score = 1.0
         let text = format!("{}\nhere:\n{key}\n", "filler line\n".repeat(200));
         let out = found(&d, &text);
         assert_eq!(out, vec![("pem".into(), key.into(), 1.0, false)]);
+    }
+
+    #[test]
+    fn unbounded_patterns_are_found_in_any_case_and_anywhere() {
+        let d = detector(
+            r#"
+[[rule]]
+id = "url"
+entity = "URL"
+[[rule.pattern]]
+regex = '(?i)(?-u:\b)https?://\S+'
+score = 0.6
+"#,
+        );
+        let text = format!(
+            "{} HTTPS://a.b/c, then httpſ://d.e",
+            "wss http ".repeat(5000)
+        );
+        let urls: Vec<_> = found(&d, &text).into_iter().map(|f| f.1).collect();
+        assert_eq!(urls, vec!["HTTPS://a.b/c,", "httpſ://d.e"]);
+        assert!(found(&d, &"no links here ".repeat(100)).is_empty());
     }
 
     #[test]
