@@ -179,13 +179,19 @@ impl Pipeline {
         text: &str,
         deadline: Option<Instant>,
     ) -> Result<Vec<Entity>, DetectError> {
-        let mut findings = Vec::new();
+        let mut findings: Vec<Finding> = Vec::new();
         for d in &self.detectors {
-            findings.extend(match deadline {
+            let found = match deadline {
                 None => d.detect(text)?,
                 Some(deadline) if Instant::now() >= deadline => return Err(DetectError::Deadline),
                 Some(deadline) => d.detect_until(text, deadline)?,
-            });
+            };
+            // Dense text has findings by the ten thousand: the first list is kept, not copied.
+            if findings.is_empty() {
+                findings = found;
+            } else {
+                findings.extend(found);
+            }
         }
         let merged = merge::merge(text, findings, &self.merge);
         Ok(offsets::to_entities(text, merged))
