@@ -20,11 +20,11 @@
 //! - All dictionaries share one automaton: one pass over the text instead of one per list.
 //! - Terms can only start where a word starts, so the automaton is walked anchored from a word
 //!   start (or a punctuation character, for terms that begin with one) and never from inside a
-//!   word. Word starts and ends come from a bit mask of each 64-byte block (see `wordbits`), and a
-//!   32 KiB filter of the terms' first words (see `first_word`) rules out every word that no term
-//!   starts with, so walks start almost only where a term does. An unanchored scan, even with
-//!   aho-corasick's DFA (47 MiB for these lists), reads every byte through the automaton;
-//!   this reads the automaton for a few words in a hundred (benches/dictionary.rs).
+//!   word. Word starts and ends come from a bit mask of each 64-byte block (see `wordbits`), and
+//!   filters of the terms' first words and what follows them (see `first_word`) rule out every
+//!   word no term starts with there, so walks start almost only where a term does. An unanchored
+//!   scan, even with aho-corasick's DFA (47 MiB for these lists), reads every byte through the
+//!   automaton; this reads it at about one word in sixty on entity-dense text.
 //! - Each walk reports every term that starts there (`MatchKind::Standard`), and the
 //!   leftmost-longest choice is made here among the ones that pass the whole-word and case
 //!   checks. Letting the automaton choose leftmost-longest first would be wrong: a longer term

@@ -113,6 +113,8 @@ struct PatternRun {
     value_group: Option<usize>,
     /// The longest match in bytes, when bounded.
     max_len: Option<usize>,
+    /// The shortest match in bytes (equal to `max_len` for fixed-length patterns).
+    min_len: Option<usize>,
     uses: Vec<Use>,
 }
 
@@ -172,6 +174,7 @@ impl Engine {
                         regex: p.compiled.regex.clone(),
                         value_group: p.compiled.value_group,
                         max_len: p.compiled.hir.properties().maximum_len(),
+                        min_len: p.compiled.hir.properties().minimum_len(),
                         uses: Vec::new(),
                     });
                     hirs.push(p.compiled.hir.clone());

@@ -334,19 +334,28 @@ impl Pass<'_> {
         if lo >= end {
             return Ok(());
         }
-        let back = Input::new(text)
-            .range(lo..end)
-            .anchored(Anchored::Pattern(rid));
-        let start = self
-            .scanner
-            .reverse
-            .dfa
-            .try_search_rev(&mut self.reverse_cache, &back)
-            .map_err(scan_error)?;
-        self.seen_end[pi] = self.seen_end[pi].max(end);
-        // None: the match ending here starts before the previous match of this pattern ended.
-        let Some(start) = start else { return Ok(()) };
-        let start = start.offset();
+        let start = if p.min_len == Some(max_len) {
+            // A fixed-length match ending here can only start at one place.
+            self.seen_end[pi] = self.seen_end[pi].max(end);
+            match end.checked_sub(max_len).filter(|&s| s >= lo) {
+                Some(start) => start,
+                None => return Ok(()),
+            }
+        } else {
+            let back = Input::new(text)
+                .range(lo..end)
+                .anchored(Anchored::Pattern(rid));
+            let start = self
+                .scanner
+                .reverse
+                .dfa
+                .try_search_rev(&mut self.reverse_cache, &back)
+                .map_err(scan_error)?;
+            self.seen_end[pi] = self.seen_end[pi].max(end);
+            // None: the match ending here starts before the previous match of this pattern ended.
+            let Some(start) = start else { return Ok(()) };
+            start.offset()
+        };
         let ahead = Input::new(text)
             .range(start..(start + max_len).min(text.len()))
             .anchored(Anchored::Yes);
