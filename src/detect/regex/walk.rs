@@ -62,20 +62,40 @@ pub(super) fn match_ends(
             1
         };
         let share = if used == 1 { block_end - block } else { share };
-        for (k, lane) in lanes.iter_mut().take(used).enumerate() {
+        let spans: [(usize, usize); LANES] = std::array::from_fn(|k| {
             let lo = (block + k * share).min(block_end);
             let hi = if k + 1 == used {
                 block_end
             } else {
                 (lo + share).min(block_end)
             };
+            (lo, hi)
+        });
+        // A state id means nothing once the cache has been cleared (it fills up on varied text).
+        // The library carries the state of the step that clears it over into the new cache, but
+        // not the states other stretches hold, so a clear while several are live sends the block
+        // round again one stretch at a time.
+        let clears = cache.clear_count();
+        for (lane, &(lo, hi)) in lanes.iter_mut().zip(&spans).take(used) {
             start(dfa, cache, text, lane, lo, hi, longest)?;
         }
-        if used == LANES {
-            walk_together(dfa, cache, text.as_bytes(), &mut lanes)?;
+        let mut intact = cache.clear_count() == clears
+            && (used < LANES || walk_together(dfa, cache, text.as_bytes(), &mut lanes)?);
+        for lane in lanes.iter_mut().take(used) {
+            intact = intact && cache.clear_count() == clears;
+            if !intact {
+                break;
+            }
+            walk_alone(dfa, cache, text.as_bytes(), lane)?;
+        }
+        if !intact {
+            for (lane, &(lo, hi)) in lanes.iter_mut().zip(&spans).take(used) {
+                lane.ends.clear();
+                start(dfa, cache, text, lane, lo, hi, longest)?;
+                walk_alone(dfa, cache, text.as_bytes(), lane)?;
+            }
         }
         for lane in lanes.iter_mut().take(used) {
-            walk_alone(dfa, cache, text.as_bytes(), lane)?;
             for &(end, pattern) in &lane.ends {
                 each(end, pattern)?;
             }
@@ -111,7 +131,8 @@ fn start(
     Ok(())
 }
 
-/// Steps every lane once per turn, for as long as all of them have bytes left.
+/// Steps every lane once per turn, for as long as all of them have bytes left. False if the
+/// cache was cleared on the way (the lanes' states are then meaningless).
 ///
 /// Almost every step moves between untagged states already in the cache, so the turns run in a
 /// loop that only reads the cache ([`fast_turns`]): the compiler keeps the transition table's
@@ -123,7 +144,8 @@ fn walk_together(
     cache: &mut Cache,
     bytes: &[u8],
     lanes: &mut [Lane; LANES],
-) -> Result<(), DetectError> {
+) -> Result<bool, DetectError> {
+    let clears = cache.clear_count();
     let turns = lanes.iter().map(|l| l.stop - l.at).min().unwrap_or(0);
     let starts: [usize; LANES] = std::array::from_fn(|k| lanes[k].at);
     let stretches: [&[u8]; LANES] = std::array::from_fn(|k| &bytes[starts[k]..starts[k] + turns]);
@@ -142,6 +164,9 @@ fn walk_together(
             let sid = dfa
                 .next_state(cache, sids[k], stretches[k][turn])
                 .map_err(|_| gave_up(at))?;
+            if cache.clear_count() != clears {
+                return Ok(false);
+            }
             sids[k] = sid;
             if sid.is_tagged() {
                 lanes[k].sid = sid;
@@ -154,7 +179,7 @@ fn walk_together(
         lane.sid = sids[k];
         lane.at = starts[k] + turns;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Takes turns from `turn` while no lane enters a tagged state, and returns the first turn on
@@ -297,6 +322,41 @@ mod tests {
         out
     }
 
+    #[test]
+    fn lanes_survive_the_cache_being_cleared_under_them() {
+        // The smallest cache the DFA allows, so that it is cleared again and again mid-walk.
+        let dfa = DFA::builder()
+            .configure(
+                DFA::config()
+                    .match_kind(MatchKind::All)
+                    .cache_capacity(0)
+                    .skip_cache_capacity_check(true)
+                    .minimum_cache_clear_count(None),
+            )
+            .build_many(&PATTERNS)
+            .unwrap();
+        let t = text(3 * LANES * LANE_BYTES + 777);
+        let expected = reference(&dfa, &t);
+        let mut cache = dfa.create_cache();
+        let mut got = Vec::new();
+        match_ends(&dfa, &mut cache, &t, 45, |end, p| {
+            got.push((end, p.as_usize()));
+            Ok(())
+        })
+        .unwrap();
+        assert!(cache.clear_count() > 10, "{} clears", cache.clear_count());
+        assert_eq!(got, expected);
+    }
+
+    const PATTERNS: [&str; 6] = [
+        r"(?-u:\b)[0-9]{3}-[0-9]{3}-[0-9]{4}(?-u:\b)",
+        r"(?-u:\b)[0-9]{3}-[0-9]{2}-[0-9]{4}(?-u:\b)",
+        r"(?-u:\b)[0-9]{5,8}(?-u:\b)",
+        r"[a-z.]{1,20}@[a-z]{1,20}\.com",
+        r"(?i)(?-u:\b)(?:mrn|patient)(?-u:\b)",
+        r"[0-9]{2}",
+    ];
+
     /// Deterministic text with matches everywhere, including across every lane and block cut.
     fn text(len: usize) -> String {
         let pieces = [
@@ -322,15 +382,7 @@ mod tests {
 
     #[test]
     fn lanes_report_exactly_what_one_overlapping_search_reports() {
-        let patterns = [
-            r"(?-u:\b)[0-9]{3}-[0-9]{3}-[0-9]{4}(?-u:\b)",
-            r"(?-u:\b)[0-9]{3}-[0-9]{2}-[0-9]{4}(?-u:\b)",
-            r"(?-u:\b)[0-9]{5,8}(?-u:\b)",
-            r"[a-z.]{1,20}@[a-z]{1,20}\.com",
-            r"(?i)(?-u:\b)(?:mrn|patient)(?-u:\b)",
-            r"[0-9]{2}",
-        ];
-        let dfa = dfa(&patterns);
+        let dfa = dfa(&PATTERNS);
         let longest = 45;
         // One lane (short), one block of four lanes, and several blocks with a ragged end.
         for len in [
