@@ -5,8 +5,9 @@
 //! that reports where each pattern's matches end in a single pass; only there is the pattern itself
 //! run, on a window as long as its longest match. A by-context rule that cannot reach the reporting
 //! threshold without context is not even verified unless one of its context words appears near the
-//! match. The few patterns without a longest match (a PEM block, a URL, a JWT) run on their own;
-//! each starts with a literal (`-----BEGIN`, `http`, `eyJ`) that its prefilter skips to.
+//! match. The few patterns without a longest match (a PEM block, a URL, a JWT) run on their own,
+//! from where one pass over all their leading literals (`-----BEGIN`, `http`, `eyJ`) says each
+//! can first match ([`gate`]), and not at all in text without those literals.
 //!
 //! Each match then goes through its rule: invalidation patterns, the validator, and context words,
 //! cheapest first; only findings at or above the threshold are allocated and reported.
@@ -239,9 +240,8 @@ impl Engine {
         }
         // Two patterns of one rule can find the same span (e.g. "01/02/2020" is both a US and a
         // day-first date): report it once, with the better score. Sorted in the order the merge
-        // step sorts in (by start, longest first), and stably: the hits come in long ascending
-        // runs (pattern by pattern, match by match), which this sort merges rather than sorts,
-        // and the merge step then finds the detector's findings already in order.
+        // step sorts in (by start, longest first), so that it finds this detector's findings as
+        // one ordered run; stably, so that equal spans keep their order as before.
         hits.sort_by(|a, b| {
             (a.start, std::cmp::Reverse(a.end), a.rule)
                 .cmp(&(b.start, std::cmp::Reverse(b.end), b.rule))
