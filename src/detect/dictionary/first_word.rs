@@ -1,21 +1,25 @@
-//! Bitsets of the terms' first words: rule out almost every word of the text before the
+//! Filters on the terms' first words: they rule out almost every word of the text before the
 //! automaton is walked.
 //!
 //! Walking the automaton costs a dependent memory load per byte, and with twelve thousand terms
 //! most words share their first few letters with some term ("pati" with "patient's ..."), so a
 //! filter on a word's first bytes still lets a walk start at a good share of all words. A filter
-//! on the whole first word is exact but for hash collisions, because a term that starts with a
-//! word byte can only match where a word of the text starts *with exactly the term's first word*
-//! (both as maximal runs of ASCII word bytes, see `wordbits`, ASCII case folded): the term's run ends
-//! either at a non-word byte inside the term, which the text then has at the same place, or at
-//! the term's end, where the whole-word check wants no word character next. So one hash of the
-//! word and two bit tests (a Bloom filter: with one bit, "the" happened to share its bit with a
-//! first word) answer "could a term start here?". Common words start terms too ("a" of "a fib",
-//! "type" of "type 2 diabetes"), and each walk from them is a chain of cache misses in a 2 MiB
-//! automaton, so a word that passes is checked again with the two bytes that follow it in the
-//! text against those that follow it in some term (or against the terms that end within a byte
-//! of it). The answer may be yes wrongly, for a few words in a thousand (the walk then finds
-//! nothing), never no wrongly.
+//! on the whole first word is exact but for hash collisions: a term that starts with a word byte
+//! can only match where a word of the text starts *with exactly the term's first word* (both as
+//! maximal runs of ASCII word bytes, see `wordbits`, ASCII case folded), because the term's run
+//! ends either at a non-word byte inside the term, which the text then has at the same place, or
+//! at the term's end, where the whole-word check wants no word character next.
+//!
+//! Two stages, each a Bloom filter of two bits per key:
+//! 1. The first word alone, in 16 KiB with both bits in one 64-bit word: one load per word of the
+//!    text, from L1. (With a single bit, "the" happened to share it with a first word.)
+//! 2. For the few words that pass: the word with the two bytes after it in the text, against the
+//!    two bytes after it in some term, or the word alone if some term ends within a byte of it.
+//!    Common words start terms too ("a" of "a fib", "type" of "type 2 diabetes"), and each walk
+//!    from them is a chain of cache misses in a 2 MiB automaton.
+//!
+//! The answer may be yes wrongly, for a few words in a thousand (the walk then finds nothing),
+//! never no wrongly.
 
 use crate::detect::wordbits::ASCII_WORD_BYTE;
 
