@@ -276,8 +276,7 @@ impl Engine {
         let mut at = from;
         while at < text.len() {
             let input = Input::new(text).range(at..);
-            let Some(found) = self.find(pi, subject, &input, usize::MAX, caps.as_mut(), hits)
-            else {
+            let Some(found) = self.find(pi, subject, &input, caps.as_mut(), hits) else {
                 break;
             };
             at = found.resume;
@@ -285,13 +284,12 @@ impl Engine {
     }
 
     /// Finds the leftmost-first match of pattern `pi` in `input` (whose look-around sees the whole
-    /// text) and, if it starts at or before `max_start`, judges its value.
+    /// text) and judges its value.
     fn find(
         &self,
         pi: usize,
         subject: &Subject<'_>,
         input: &Input<'_>,
-        max_start: usize,
         caps: Option<&mut Captures>,
         hits: &mut Vec<Hit>,
     ) -> Option<Found> {
@@ -299,7 +297,7 @@ impl Engine {
         match (p.value_group, caps) {
             (Some(group), Some(caps)) => {
                 p.regex.search_captures(input, caps);
-                let m = caps.get_match().filter(|m| m.start() <= max_start)?;
+                let m = caps.get_match()?;
                 let resume = match caps.get_group(group).filter(|v| !v.is_empty()) {
                     Some(v) => {
                         self.judge(p, subject, v.start, v.end, hits);
@@ -315,7 +313,7 @@ impl Engine {
                 })
             }
             _ => {
-                let m = p.regex.search(input).filter(|m| m.start() <= max_start)?;
+                let m = p.regex.search(input)?;
                 self.judge(p, subject, m.start(), m.end(), hits);
                 Some(Found {
                     end: m.end(),

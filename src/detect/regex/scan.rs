@@ -362,7 +362,7 @@ impl Pass<'_> {
         let caps = p
             .value_group
             .map(|_| self.caps[pi].get_or_insert_with(|| p.regex.create_captures()));
-        if let Some(found) = engine.find(pi, self.subject, &ahead, usize::MAX, caps, hits) {
+        if let Some(found) = engine.find(pi, self.subject, &ahead, caps, hits) {
             self.next_start[pi] = found.resume;
             self.seen_end[pi] = self.seen_end[pi].max(found.end);
             self.found_end[pi] = found.end;
