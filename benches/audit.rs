@@ -81,6 +81,7 @@ fn typical_decision(log: &AuditLog) -> DecisionRecord {
     ] {
         let start = text[..text.find(v).unwrap()].chars().count();
         let entity = Entity {
+            decoded: None,
             entity_type: t.into(),
             start,
             end: start + v.chars().count(),

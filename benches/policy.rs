@@ -8,6 +8,7 @@ use sluice::policy::{decide, load_file, PolicyStore};
 
 fn entity(ty: &str, score: f32) -> Entity {
     Entity {
+        decoded: None,
         entity_type: ty.to_string(),
         start: 0,
         end: 8,

@@ -21,6 +21,7 @@ fn literal_types(text: &str) -> Result<Vec<Entity>, String> {
         .split_whitespace()
         .filter(|w| is_entity_type(w))
         .map(|w| Entity {
+            decoded: None,
             entity_type: w.to_string(),
             start: 0,
             end: 1,

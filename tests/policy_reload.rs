@@ -20,6 +20,7 @@ fn policy_src(name: &str, person_action: &str) -> String {
 
 fn person() -> Vec<Entity> {
     vec![Entity {
+        decoded: None,
         entity_type: "PERSON".into(),
         start: 0,
         end: 4,

@@ -14,6 +14,7 @@ fn policy(name: &str) -> Policy {
 
 fn entity(ty: &str, score: f32, validated: bool) -> Entity {
     Entity {
+        decoded: None,
         entity_type: ty.to_string(),
         start: 0,
         end: 1,

@@ -235,6 +235,7 @@ mod tests {
 
     fn entity(entity_type: &str, start: usize, end: usize, score: f32) -> Entity {
         Entity {
+            decoded: None,
             entity_type: entity_type.into(),
             start,
             end,

@@ -321,6 +321,7 @@ impl<'d> Selection<'d> {
         self.reported_until[d] = end;
         let info = &self.dictionaries[d];
         self.findings.push(Finding {
+            decoded: None,
             entity_type: info.entity_type.clone(),
             start,
             end,

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::normalize::Decoding;
+
 /// Which family of detector produced a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -40,6 +42,8 @@ pub struct Finding {
     pub validated: bool,
     /// Context words found near the match that raised its score (for `--explain`).
     pub context: Vec<String>,
+    /// How the value was written, when the detector saw it decoded (set by the pipeline).
+    pub decoded: Option<Decoding>,
 }
 
 /// A merged, reportable entity with code point offsets (end exclusive).
@@ -55,4 +59,8 @@ pub struct Entity {
     pub validated: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub context: Vec<String>,
+    /// How the value is written in the text (base64, HTML entities, ...) when it was found in
+    /// the normalised view rather than as written; its span covers the whole encoded form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<Decoding>,
 }

@@ -6,14 +6,20 @@
 //! 2. Findings of the same type that overlap or touch are one entity (NER often splits a name into
 //!    word pieces; a regex and the NER model may both find the same email): the union span, the best
 //!    score, validated if either was.
-//! 3. Between types, priority goes to validated findings, then longer spans, then higher scores. A
-//!    finding lying wholly inside a higher-priority one is dropped; one that only partly overlaps is
-//!    kept, because dropping it could hide an identifier (redaction masks the union of spans).
+//! 3. Between types, priority goes to validated findings (a checksum passed), then findings of the
+//!    rule packs and dictionaries confirmed by context words, then the rest, and last the NER
+//!    model's guesses of identifier types (GOVERNMENT_ID, US_DRIVER_LICENSE, ...: the model calls
+//!    most numbers one of them); within a rank, longer spans, then higher scores. A finding lying
+//!    wholly inside a higher-priority one is dropped; one that only partly overlaps is kept,
+//!    because dropping it could hide an identifier (redaction masks the union of spans).
+//! 4. A NER finding that mostly covers the text of a higher-ranked finding of another type is
+//!    that finding mistyped ("MRN: 00482913" as GOVERNMENT_ID around the regex's
+//!    MEDICAL_RECORD_NUMBER) and is dropped, so the validated type is the one policies see.
 
 use std::collections::HashMap;
 
 use super::allow::AllowList;
-use super::Finding;
+use super::{DetectorKind, Finding};
 
 #[derive(Debug, Clone, Default)]
 pub struct MergeOptions {
@@ -48,7 +54,7 @@ pub fn merge(text: &str, findings: Vec<Finding>, opts: &MergeOptions) -> Vec<Fin
 
 /// Deny-list findings carry the rule id `deny/<list>` (see rules/dictionaries/README.md).
 fn is_deny_listed(f: &Finding) -> bool {
-    f.detector == super::DetectorKind::Dictionary && f.rule_id.starts_with("deny/")
+    f.detector == DetectorKind::Dictionary && f.rule_id.starts_with("deny/")
 }
 
 fn unify_same_type(text: &str, mut findings: Vec<Finding>) -> Vec<Finding> {
@@ -126,23 +132,58 @@ fn resolve_cluster(cluster: &mut Vec<Finding>, out: &mut Vec<Finding>) {
         return;
     }
     cluster.sort_by(|a, b| {
-        b.validated
-            .cmp(&a.validated)
+        standing(b)
+            .cmp(&standing(a))
             .then((b.end - b.start).cmp(&(a.end - a.start)))
             .then(b.score.total_cmp(&a.score))
             .then(a.start.cmp(&b.start))
     });
     let first = out.len();
     for f in cluster.drain(..) {
-        let contained = out[first..]
+        let overridden = out[first..]
             .iter()
-            .any(|a| a.start <= f.start && f.end <= a.end);
-        if !contained {
+            .any(|kept| (kept.start <= f.start && f.end <= kept.end) || mistypes(&f, kept));
+        if !overridden {
             out.push(f);
         }
     }
     // Clusters are disjoint and come in order, so sorting each one's survivors sorts the whole.
     out[first..].sort_by_key(|f| (f.start, f.end));
+}
+
+/// The NER model's labels for identifiers it cannot tell apart: on its own such a label is a
+/// guess that a number is some identifier, not evidence of which one.
+const NER_IDENTIFIER_GUESSES: &[&str] = &[
+    "GOVERNMENT_ID",
+    "TAX_ID",
+    "US_DRIVER_LICENSE",
+    "US_PASSPORT",
+    "US_BANK_NUMBER",
+    "ABA_ROUTING_NUMBER",
+];
+
+/// How far a finding's type can be trusted against another type's for the same text.
+fn standing(f: &Finding) -> u8 {
+    let ner = f.detector == DetectorKind::Ner;
+    if f.validated {
+        3
+    } else if !ner && !f.context.is_empty() {
+        2
+    } else if ner && NER_IDENTIFIER_GUESSES.contains(&f.entity_type.as_str()) {
+        0
+    } else {
+        1
+    }
+}
+
+/// Whether NER finding `f` is `kept`'s text given another type: it covers at least half its own
+/// length of `kept`, which ranks higher.
+fn mistypes(f: &Finding, kept: &Finding) -> bool {
+    if f.detector != DetectorKind::Ner || f.entity_type == kept.entity_type {
+        return false;
+    }
+    let overlap = f.end.min(kept.end).saturating_sub(f.start.max(kept.start));
+    standing(kept) > standing(f) && 2 * overlap >= f.end - f.start
 }
 
 #[cfg(test)]
@@ -152,6 +193,7 @@ mod tests {
 
     fn f(ty: &str, start: usize, end: usize, score: f32, validated: bool) -> Finding {
         Finding {
+            decoded: None,
             entity_type: ty.into(),
             start,
             end,
@@ -210,6 +252,68 @@ mod tests {
             &MergeOptions::default(),
         );
         assert_eq!(spans(&out), vec![("US_BANK_NUMBER", 0, 12)]);
+    }
+
+    fn ner(ty: &str, start: usize, end: usize) -> Finding {
+        Finding {
+            detector: DetectorKind::Ner,
+            ..f(ty, start, end, 0.95, false)
+        }
+    }
+
+    #[test]
+    fn context_confirmed_identifier_keeps_its_type_against_ner() {
+        // "MRN: 00482913": NER calls the whole thing GOVERNMENT_ID, the rule pack the number an
+        // MRN because "MRN" stands next to it.
+        let mut mrn = f("MEDICAL_RECORD_NUMBER", 5, 13, 0.7, false);
+        mrn.context = vec!["mrn".into()];
+        for guess in [ner("GOVERNMENT_ID", 0, 13), ner("GOVERNMENT_ID", 5, 13)] {
+            let out = merge(TEXT, vec![guess, mrn.clone()], &MergeOptions::default());
+            assert_eq!(spans(&out), vec![("MEDICAL_RECORD_NUMBER", 5, 13)]);
+        }
+    }
+
+    #[test]
+    fn structured_identifier_beats_a_ner_identifier_guess() {
+        // A MAC address or a Medicare MBI matched by its format, no context: NER's
+        // US_DRIVER_LICENSE over the same characters is a guess and loses.
+        let mac = f("MAC_ADDRESS", 0, 17, 0.6, false);
+        let out = merge(
+            TEXT,
+            vec![ner("US_DRIVER_LICENSE", 0, 17), mac],
+            &MergeOptions::default(),
+        );
+        assert_eq!(spans(&out), vec![("MAC_ADDRESS", 0, 17)]);
+        let out = merge(
+            TEXT,
+            vec![
+                ner("US_DRIVER_LICENSE", 3, 16),
+                f("HEALTH_PLAN_ID", 2, 13, 0.6, false),
+            ],
+            &MergeOptions::default(),
+        );
+        assert_eq!(spans(&out), vec![("HEALTH_PLAN_ID", 2, 13)]);
+    }
+
+    #[test]
+    fn ner_names_and_partial_overlaps_stay() {
+        // A PERSON is not an identifier guess: equal rank, the longer span wins as before.
+        let out = merge(
+            TEXT,
+            vec![ner("PERSON", 0, 10), f("ZIP_CODE", 4, 9, 0.6, false)],
+            &MergeOptions::default(),
+        );
+        assert_eq!(spans(&out), vec![("PERSON", 0, 10)]);
+        // A guess that only grazes a validated value keeps the rest of its text covered.
+        let out = merge(
+            TEXT,
+            vec![ner("GOVERNMENT_ID", 8, 20), f("US_SSN", 0, 11, 0.9, true)],
+            &MergeOptions::default(),
+        );
+        assert_eq!(
+            spans(&out),
+            vec![("US_SSN", 0, 11), ("GOVERNMENT_ID", 8, 20)]
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod dictionary;
 pub mod entity;
 pub mod merge;
 pub mod ner;
+pub mod normalize;
 pub mod offsets;
 pub mod regex;
 pub mod rules;
@@ -25,7 +26,7 @@ use std::time::Instant;
 
 use serde::Deserialize;
 
-pub use entity::{DetectorKind, Entity, Finding};
+pub use entity::{Decoding, DetectorKind, Entity, Finding};
 
 /// Why detection failed. Every variant means "treat this text as sensitive".
 #[derive(Debug, thiserror::Error)]
@@ -179,12 +180,13 @@ impl Pipeline {
         text: &str,
         deadline: Option<Instant>,
     ) -> Result<Vec<Entity>, DetectError> {
+        let view = normalize::NormalizedText::new(text);
         let mut findings: Vec<Finding> = Vec::new();
         for d in &self.detectors {
             let found = match deadline {
-                None => d.detect(text)?,
+                None => d.detect(view.text())?,
                 Some(deadline) if Instant::now() >= deadline => return Err(DetectError::Deadline),
-                Some(deadline) => d.detect_until(text, deadline)?,
+                Some(deadline) => d.detect_until(view.text(), deadline)?,
             };
             // Dense text has findings by the ten thousand: the first list is kept, not copied.
             if findings.is_empty() {
@@ -193,7 +195,19 @@ impl Pipeline {
                 findings.extend(found);
             }
         }
-        let merged = merge::merge(text, findings, &self.merge);
+        let mut merged = merge::merge(view.text(), findings, &self.merge);
+        if !view.is_identity() {
+            for f in &mut merged {
+                let (start, end, decoded) = view.to_original(f.start, f.end);
+                (f.start, f.end, f.decoded) = (start, end, decoded);
+            }
+            // A value in decoded base64 maps onto its run, which may sit before findings that
+            // precede it in the view; the same value found twice (as written and decoded) once.
+            merged.sort_by_key(|f| (f.start, f.end));
+            merged.dedup_by(|b, a| {
+                (a.start, a.end, &a.entity_type) == (b.start, b.end, &b.entity_type)
+            });
+        }
         Ok(offsets::to_entities(text, merged))
     }
 }

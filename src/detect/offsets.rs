@@ -38,6 +38,7 @@ pub fn to_entities(text: &str, mut findings: Vec<Finding>) -> Vec<Entity> {
 
 fn entity(f: Finding, start: usize, end: usize) -> Entity {
     Entity {
+        decoded: f.decoded,
         start,
         end,
         entity_type: f.entity_type,
@@ -75,6 +76,7 @@ mod tests {
 
     fn finding(start: usize, end: usize) -> Finding {
         Finding {
+            decoded: None,
             entity_type: "PERSON".into(),
             start,
             end,

@@ -255,6 +255,7 @@ impl Engine {
             .map(|h| {
                 let rule = &self.rules[h.rule];
                 Finding {
+                    decoded: None,
                     entity_type: rule.entity_type.clone(),
                     start: h.start,
                     end: h.end,

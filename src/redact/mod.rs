@@ -59,6 +59,7 @@ mod tests {
 
     fn e(ty: &str, start: usize, end: usize) -> Entity {
         Entity {
+            decoded: None,
             entity_type: ty.into(),
             start,
             end,

@@ -22,7 +22,7 @@ use super::union_spans;
 use super::vault::Pseudonyms;
 use crate::detect::Entity;
 use crate::openai::ChatCompletionRequest;
-use crate::server::extract::ScanUnit;
+use crate::server::extract::{leaf_text, ScanUnit};
 
 /// A request ready for a cloud model, and how to restore its answer.
 pub struct RedactedRequest {
@@ -50,11 +50,16 @@ pub enum RedactError {
     ScanMismatch,
     #[error("the redacted request is not a valid chat request")]
     Decode,
+    /// A masked value sits where a placeholder cannot go (an object key, a number, the model
+    /// name): the request must stay on premise.
+    #[error("a masked value is in a field that cannot carry a placeholder")]
+    Unmaskable,
 }
 
-/// One string of the request and the spans to mask in it.
+/// One scanned piece of the request and the spans to mask in it.
 struct LeafText<'u> {
     pointer: &'u str,
+    rewritable: bool,
     context: TextContext,
     text: String,
     detected: Vec<Edit>,
@@ -82,11 +87,7 @@ pub fn redact_request(
         let spans = union_spans(found.iter().filter(|e| mask(e)));
         let mut first = 0;
         for leaf in &unit.leaves {
-            let text = value
-                .pointer(&leaf.pointer)
-                .and_then(Value::as_str)
-                .ok_or(RedactError::ScanMismatch)?
-                .to_owned();
+            let text = leaf_text(&value, leaf).ok_or(RedactError::ScanMismatch)?;
             let leaf_end = leaf.start + leaf.chars;
             while spans.get(first).is_some_and(|s| s.1 <= leaf.start) {
                 first += 1;
@@ -106,10 +107,14 @@ pub fn redact_request(
             if !local.is_empty() && text.chars().count() != leaf.chars {
                 return Err(RedactError::ScanMismatch);
             }
+            if !local.is_empty() && !leaf.kind.rewritable() {
+                return Err(RedactError::Unmaskable);
+            }
             let context = context_of_pointer(&leaf.pointer);
             let detected = intern_spans(&mut pseudonyms, &text, &local, context)?;
             leaves.push(LeafText {
                 pointer: &leaf.pointer,
+                rewritable: leaf.kind.rewritable(),
                 context,
                 text,
                 detected,
@@ -129,6 +134,11 @@ pub fn redact_request(
         let swept = sweeper.find(&leaf.text);
         if leaf.detected.is_empty() && swept.is_empty() {
             continue;
+        }
+        // A masked value found again in a key or a number (a tool call id used as a schema key,
+        // a card number repeated as `seed`) cannot be replaced there.
+        if !leaf.rewritable {
+            return Err(RedactError::Unmaskable);
         }
         let edits = combine(
             &mut pseudonyms,
@@ -208,6 +218,7 @@ mod tests {
 
     fn entity(ty: &str, start: usize, end: usize) -> Entity {
         Entity {
+            decoded: None,
             entity_type: ty.into(),
             start,
             end,
@@ -341,10 +352,12 @@ mod tests {
             {"role": "user", "content": "Call 555-867-5309 now"}]});
         let request = parse_request(&serde_json::to_vec(&body).unwrap()).unwrap();
         let units = extract(&serde_json::to_value(&request).unwrap()).units;
-        let entities = vec![Arc::new(vec![
+        let mut entities = vec![Arc::new(vec![
             entity("PHONE_NUMBER", 5, 17),
             entity("US_SSN", 9, 17),
         ])];
+        // The model name is a unit of its own, with nothing in it.
+        entities.resize(units.len(), Arc::default());
         let redacted = redact_request(
             &request,
             &units,
@@ -477,7 +490,9 @@ mod tests {
         let units = extract(&serde_json::to_value(&request).unwrap()).units;
         let text = &units[0].text;
         let chars = text.chars().count();
-        let entities = vec![Arc::new(vec![entity("PERSON", 0, chars)])];
+        let mut entities = vec![Arc::new(vec![entity("PERSON", 0, chars)])];
+        // The model name is a unit of its own, with nothing in it.
+        entities.resize(units.len(), Arc::default());
         let redacted = redact_request(
             &request,
             &units,

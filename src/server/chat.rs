@@ -153,7 +153,7 @@ async fn dispatch(
 ) -> Result<HttpResponse, Failure> {
     let action = judged.decision.action;
     let streamed = judged.request.is_stream();
-    let (request, restorer) = match outbound(gateway, &judged, &route.primary) {
+    let (request, restorer) = match outbound(&judged, &route.primary) {
         Ok(prepared) => prepared,
         Err(error) => {
             OutcomeTracker::new(gateway, request_id, &route.primary, started, streamed).record(
@@ -257,7 +257,6 @@ async fn dispatch(
 /// leaves the premises only with its entities replaced by placeholders; any other action never
 /// leaves them.
 fn outbound(
-    gateway: &Gateway,
     judged: &Judged,
     backend: &SharedBackend,
 ) -> Result<(ChatCompletionRequest, Option<Arc<Restorer>>), ApiError> {
@@ -272,23 +271,16 @@ fn outbound(
             "routing error: sensitive request routed off premise",
         ));
     }
-    let Ok(entities) = &judged.entities else {
-        return Err(refused("redaction needs a scan and detection failed"));
-    };
-    let redacted = gateway
-        .redact
-        .redact(
-            &judged.request,
-            &judged.extracted.units,
-            entities,
-            &judged.decision,
-        )
-        .map_err(|e| {
+    let redacted = match &judged.redacted {
+        None => return Err(refused("redaction needs a scan and detection failed")),
+        Some(Err(e)) => {
             tracing::error!(target: "sluice::gateway", error = %e, "redaction failed");
-            refused(&format!("the request could not be redacted ({e})"))
-        })?;
-    let restorer = (!redacted.restorer.is_empty()).then_some(redacted.restorer);
-    Ok((redacted.request, restorer))
+            return Err(refused(&format!("the request could not be redacted ({e})")));
+        }
+        Some(Ok(redacted)) => redacted,
+    };
+    let restorer = (!redacted.restorer.is_empty()).then(|| redacted.restorer.clone());
+    Ok((redacted.request.clone(), restorer))
 }
 
 /// The answer with placeholders restored: a complete one now, a stream as it flows.
@@ -397,7 +389,8 @@ impl OutcomeTracker {
             tokens_in: tokens.map(|t| t.0),
             tokens_out: tokens.map(|t| t.1),
             backend: Some(self.backend),
-            model,
+            // The upstream may echo the client's model name: only configured names are recorded.
+            model: model.map(|m| self.gateway.models.label(&m)),
             streamed: self.streamed,
         };
         let audit = self.gateway.audit.clone();

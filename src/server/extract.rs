@@ -1,16 +1,21 @@
 //! Every piece of text a request would carry out of the building, grouped for scanning.
 //!
-//! The request is walked as raw JSON rather than through typed structs, so that text in fields sluice
-//! does not know (new OpenAI parameters, `user`, `metadata`, vendor extensions) is scanned too:
-//! whatever is forwarded is scanned. Texts are grouped into one unit per message (scanned once and
-//! cached by content hash, so a long chat history is not re-scanned every turn), one for `tools`, and
-//! one for everything else. Content that text detectors cannot judge (images, audio, files) is
-//! reported as unscannable, and the gateway treats it as sensitive.
+//! One walk, deny by default, over the request exactly as sluice re-serializes it for the
+//! backend: every string value, every object key, every number (as its JSON digits) and the
+//! `model` are scanned. The only things skipped are protocol vocabulary, and only after checking:
+//! a key that is an OpenAI or JSON-schema field name, a value under `role`, `type`, `detail`,
+//! `format`, ... that is one of that field's known values, `true`, `false` and `null`. Anything
+//! else (a `type` of "patient Jane Roe", an SSN as a `metadata` key, a card number as `seed`) is
+//! scanned like message text.
+//!
+//! Texts are grouped into one unit per message (scanned once and cached by content hash, so a long
+//! chat history is not re-scanned every turn), one for `tools`, and one for everything else.
+//! Content that text detectors cannot judge (images, audio, files) is reported as unscannable,
+//! and the gateway treats it as sensitive. Each leaf says whether redaction may rewrite it: only
+//! string values can carry a placeholder; a key, a number or the model name the upstream must see
+//! verbatim, so a masked value there keeps the request on premise.
 
 use serde_json::Value;
-
-/// Keys whose string values are protocol vocabulary or opaque ids, never user text.
-const STRUCTURAL_KEYS: &[&str] = &["role", "type", "tool_call_id", "detail", "format"];
 
 /// Content part types that carry media rather than text.
 const MEDIA_PART_TYPES: &[&str] = &[
@@ -21,13 +26,195 @@ const MEDIA_PART_TYPES: &[&str] = &[
     "input_file",
 ];
 
+/// Object keys that are field names of the chat-completions protocol or of JSON Schema. A key
+/// outside this list is client text (a `metadata` key, a schema property, a `logit_bias` token).
+const PROTOCOL_KEYS: &[&str] = &[
+    // chat completions
+    "model",
+    "messages",
+    "role",
+    "content",
+    "name",
+    "tool_calls",
+    "tool_call_id",
+    "id",
+    "type",
+    "function",
+    "arguments",
+    "text",
+    "image_url",
+    "url",
+    "detail",
+    "input_audio",
+    "data",
+    "format",
+    "file",
+    "file_id",
+    "filename",
+    "file_data",
+    "refusal",
+    "audio",
+    "tools",
+    "description",
+    "parameters",
+    "strict",
+    "tool_choice",
+    "response_format",
+    "json_schema",
+    "schema",
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "stop",
+    "seed",
+    "n",
+    "stream",
+    "stream_options",
+    "include_usage",
+    "user",
+    "metadata",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "presence_penalty",
+    "frequency_penalty",
+    "parallel_tool_calls",
+    "store",
+    "service_tier",
+    "reasoning_effort",
+    "modalities",
+    "prediction",
+    "function_call",
+    "functions",
+    "voice",
+    "web_search_options",
+    // JSON Schema
+    "properties",
+    "required",
+    "items",
+    "enum",
+    "title",
+    "default",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "pattern",
+    "anyOf",
+    "oneOf",
+    "allOf",
+    "not",
+    "$ref",
+    "$defs",
+    "definitions",
+    "$schema",
+    "additionalProperties",
+    "const",
+    "examples",
+    "nullable",
+    "uniqueItems",
+    "multipleOf",
+];
+
+/// Fields whose string value is a closed vocabulary, and that vocabulary. A value outside it is
+/// scanned.
+const VOCABULARIES: &[(&str, &[&str])] = &[
+    (
+        "role",
+        &[
+            "system",
+            "developer",
+            "user",
+            "assistant",
+            "tool",
+            "function",
+        ],
+    ),
+    (
+        "type",
+        &[
+            "text",
+            "image_url",
+            "input_audio",
+            "file",
+            "input_text",
+            "input_image",
+            "input_file",
+            "refusal",
+            "function",
+            "json_object",
+            "json_schema",
+            "object",
+            "string",
+            "number",
+            "integer",
+            "boolean",
+            "array",
+            "null",
+            "content",
+        ],
+    ),
+    ("detail", &["auto", "low", "high"]),
+    (
+        "format",
+        &[
+            "wav",
+            "mp3",
+            "flac",
+            "opus",
+            "pcm16",
+            "aac",
+            "date-time",
+            "date",
+            "time",
+            "duration",
+            "email",
+            "hostname",
+            "ipv4",
+            "ipv6",
+            "uri",
+            "uuid",
+        ],
+    ),
+    ("tool_choice", &["none", "auto", "required"]),
+    ("reasoning_effort", &["minimal", "low", "medium", "high"]),
+    ("service_tier", &["auto", "default", "flex", "priority"]),
+];
+
 /// Text units are joined with a blank line so detectors see field boundaries as paragraph breaks.
 pub const SEPARATOR: &str = "\n\n";
 
-/// One string of the request, located by JSON pointer, at `start` code points into its unit.
+/// What a leaf is in the request, which decides whether redaction may rewrite it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeafKind {
+    /// A string value: may carry a placeholder.
+    Text,
+    /// The object key under which `pointer`'s value sits.
+    Key,
+    /// A number, as its JSON text.
+    Number,
+    /// The top-level `model`, which routing and the upstream must see verbatim.
+    Model,
+}
+
+impl LeafKind {
+    /// Whether a placeholder may replace text in this leaf.
+    pub fn rewritable(self) -> bool {
+        self == LeafKind::Text
+    }
+}
+
+/// One scanned piece of the request, located by JSON pointer, at `start` code points into its unit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Leaf {
+    /// For a key, the pointer of the value under it (its last segment is the key).
     pub pointer: String,
+    pub kind: LeafKind,
     pub start: usize,
     pub chars: usize,
 }
@@ -48,39 +235,37 @@ pub struct Extracted {
     pub unscannable: Vec<String>,
 }
 
-/// Splits a parsed chat request into scan units. `model` at the top level is routing, not content.
+/// Splits a re-serialized chat request into scan units.
 pub fn extract(body: &Value) -> Extracted {
     let mut out = Extracted::default();
+    let mut rest = UnitBuilder::new(String::new());
     let Some(obj) = body.as_object() else {
+        walk(body, "", &mut rest, &mut out.unscannable);
+        out.units.push(rest.finish());
+        out.units.retain(|u| !u.leaves.is_empty());
         return out;
     };
-    let mut rest = UnitBuilder::new(String::new());
     for (key, value) in obj {
         let pointer = format!("/{}", escape(key));
-        match key.as_str() {
-            "model" => {}
-            "messages" => {
-                if let Some(msgs) = value.as_array() {
-                    for (i, m) in msgs.iter().enumerate() {
-                        let mut unit = UnitBuilder::new(format!("{pointer}/{i}"));
-                        walk(
-                            m,
-                            &format!("{pointer}/{i}"),
-                            &mut unit,
-                            &mut out.unscannable,
-                        );
-                        out.units.push(unit.finish());
-                    }
-                } else {
-                    walk(value, &pointer, &mut rest, &mut out.unscannable);
+        if !PROTOCOL_KEYS.contains(&key.as_str()) {
+            rest.push(pointer.clone(), LeafKind::Key, key);
+        }
+        match (key.as_str(), value) {
+            ("model", Value::String(model)) => rest.push(pointer, LeafKind::Model, model),
+            ("messages", Value::Array(messages)) => {
+                for (i, message) in messages.iter().enumerate() {
+                    let pointer = format!("{pointer}/{i}");
+                    let mut unit = UnitBuilder::new(pointer.clone());
+                    walk(message, &pointer, &mut unit, &mut out.unscannable);
+                    out.units.push(unit.finish());
                 }
             }
-            "tools" | "functions" => {
+            ("tools" | "functions", _) => {
                 let mut unit = UnitBuilder::new(pointer.clone());
                 walk(value, &pointer, &mut unit, &mut out.unscannable);
                 out.units.push(unit.finish());
             }
-            _ => walk(value, &pointer, &mut rest, &mut out.unscannable),
+            _ => walk_field(key, value, &pointer, &mut rest, &mut out.unscannable),
         }
     }
     let rest = rest.finish();
@@ -108,7 +293,7 @@ impl UnitBuilder {
         }
     }
 
-    fn push(&mut self, pointer: String, text: &str) {
+    fn push(&mut self, pointer: String, kind: LeafKind, text: &str) {
         if text.is_empty() {
             return;
         }
@@ -119,6 +304,7 @@ impl UnitBuilder {
         let chars = text.chars().count();
         self.unit.leaves.push(Leaf {
             pointer,
+            kind,
             start: self.chars,
             chars,
         });
@@ -131,9 +317,26 @@ impl UnitBuilder {
     }
 }
 
+/// Walks the value of field `key` (at `pointer`).
+fn walk_field(
+    key: &str,
+    value: &Value,
+    pointer: &str,
+    unit: &mut UnitBuilder,
+    unscannable: &mut Vec<String>,
+) {
+    if let Value::String(s) = value {
+        if is_vocabulary(key, s) {
+            return;
+        }
+    }
+    walk(value, pointer, unit, unscannable);
+}
+
 fn walk(value: &Value, pointer: &str, unit: &mut UnitBuilder, unscannable: &mut Vec<String>) {
     match value {
-        Value::String(s) => unit.push(pointer.to_owned(), s),
+        Value::String(s) => unit.push(pointer.to_owned(), LeafKind::Text, s),
+        Value::Number(n) => unit.push(pointer.to_owned(), LeafKind::Number, &n.to_string()),
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
                 walk(v, &format!("{pointer}/{i}"), unit, unscannable);
@@ -145,14 +348,22 @@ fn walk(value: &Value, pointer: &str, unit: &mut UnitBuilder, unscannable: &mut 
                 unscannable.push(pointer.to_owned());
             }
             for (k, v) in map {
-                if STRUCTURAL_KEYS.contains(&k.as_str()) && v.is_string() {
-                    continue;
+                let pointer = format!("{pointer}/{}", escape(k));
+                if !PROTOCOL_KEYS.contains(&k.as_str()) {
+                    unit.push(pointer.clone(), LeafKind::Key, k);
                 }
-                walk(v, &format!("{pointer}/{}", escape(k)), unit, unscannable);
+                walk_field(k, v, &pointer, unit, unscannable);
             }
         }
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        Value::Null | Value::Bool(_) => {}
     }
+}
+
+/// Whether `value` is one of the known values of field `key`.
+fn is_vocabulary(key: &str, value: &str) -> bool {
+    VOCABULARIES
+        .iter()
+        .any(|(field, values)| *field == key && values.contains(&value))
 }
 
 /// RFC 6901 escaping of a pointer segment.
@@ -160,10 +371,36 @@ fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
+/// The text a leaf stands for in `request` (the re-serialized body the units were built from).
+pub fn leaf_text(request: &Value, leaf: &Leaf) -> Option<String> {
+    match leaf.kind {
+        LeafKind::Text | LeafKind::Model => {
+            request.pointer(&leaf.pointer)?.as_str().map(str::to_owned)
+        }
+        LeafKind::Number => match request.pointer(&leaf.pointer)? {
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        },
+        LeafKind::Key => {
+            request.pointer(&leaf.pointer)?;
+            let segment = leaf.pointer.rsplit('/').next()?;
+            Some(segment.replace("~1", "/").replace("~0", "~"))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn all_text(ex: &Extracted) -> String {
+        ex.units
+            .iter()
+            .map(|u| u.text.clone())
+            .collect::<Vec<_>>()
+            .join("|")
+    }
 
     #[test]
     fn every_forwarded_string_is_in_some_unit() {
@@ -186,12 +423,7 @@ mod tests {
             "temperature": 0.2
         });
         let ex = extract(&body);
-        let all: String = ex
-            .units
-            .iter()
-            .map(|u| u.text.clone())
-            .collect::<Vec<_>>()
-            .join("|");
+        let all = all_text(&ex);
         for needle in [
             "You help doctors.",
             "dr_jones",
@@ -203,26 +435,72 @@ mod tests {
             "jane@example.com",
             "ward 7",
             "lookup",
+            "call_1",
+            "gpt-4o",
+            "0.2",
+            "note",
+            "ssn",
         ] {
             assert!(all.contains(needle), "missing {needle}");
         }
-        assert!(!all.contains("gpt-4o"));
+        // Vocabulary values and protocol keys are not text.
         assert!(!all.contains("assistant") && !all.contains("function|"));
+        assert!(!all.contains("properties") && !all.contains("object"));
         assert_eq!(ex.unscannable, vec!["/messages/1/content/1".to_string()]);
         assert_eq!(ex.units[0].source, "/messages/0");
         assert_eq!(ex.units.len(), 6);
     }
 
     #[test]
-    fn leaves_locate_their_text() {
-        let body = json!({"messages": [{"role": "user", "content": "héllo", "name": "Zoë"}]});
+    fn vocabulary_fields_with_other_values_are_scanned() {
+        let body = json!({
+            "model": "m",
+            "messages": [{"role": "user", "content": "hi"}],
+            "metadata": {"362-57-6552": "customer", "type": "patient Jane Roe ssn 362-57-6552"},
+            "seed": 4514397298150617u64,
+            "logit_bias": {"620109045": 5},
+            "response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": {
+                "type": "object", "format": "Jane Roe", "properties": {"Jane Roe": {"type": "string"}}}}}
+        });
         let ex = extract(&body);
-        let u = &ex.units[0];
-        let chars: Vec<char> = u.text.chars().collect();
-        for leaf in &u.leaves {
-            let text: String = chars[leaf.start..leaf.start + leaf.chars].iter().collect();
-            let expected = body.pointer(&leaf.pointer).unwrap().as_str().unwrap();
-            assert_eq!(text, expected);
+        let all = all_text(&ex);
+        for needle in [
+            "362-57-6552|",
+            "patient Jane Roe ssn 362-57-6552",
+            "4514397298150617",
+            "620109045",
+            "Jane Roe",
+        ] {
+            assert!(
+                all.contains(needle.trim_end_matches('|')),
+                "missing {needle}"
+            );
+        }
+        let kinds: Vec<(LeafKind, String)> = ex
+            .units
+            .iter()
+            .flat_map(|u| u.leaves.iter())
+            .map(|l| (l.kind, leaf_text(&body, l).unwrap()))
+            .collect();
+        assert!(kinds.contains(&(LeafKind::Key, "362-57-6552".into())));
+        assert!(kinds.contains(&(LeafKind::Number, "4514397298150617".into())));
+        assert!(kinds.contains(&(LeafKind::Key, "620109045".into())));
+        assert!(kinds.contains(&(LeafKind::Key, "Jane Roe".into())));
+        assert!(kinds.contains(&(LeafKind::Model, "m".into())));
+        assert!(kinds.contains(&(LeafKind::Text, "Jane Roe".into())));
+    }
+
+    #[test]
+    fn leaves_locate_their_text() {
+        let body = json!({"model": "m", "messages": [{"role": "user", "content": "héllo", "name": "Zoë",
+            "x/é~": {"ké": 12.5}}]});
+        let ex = extract(&body);
+        for u in &ex.units {
+            let chars: Vec<char> = u.text.chars().collect();
+            for leaf in &u.leaves {
+                let text: String = chars[leaf.start..leaf.start + leaf.chars].iter().collect();
+                assert_eq!(Some(text), leaf_text(&body, leaf), "{leaf:?}");
+            }
         }
     }
 }

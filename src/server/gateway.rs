@@ -12,6 +12,7 @@ use crate::audit::{AuditLog, BackendRef, DecisionRecord, EntityEvidence, PolicyR
 use crate::detect::Entity;
 use crate::openai::{parse_request, ChatCompletionRequest};
 use crate::policy::{Action, Decision, FiredRule, PolicyStore};
+use crate::redact::{RedactError, RedactedRequest};
 
 use super::auth::{Client, ClientRegistry};
 use super::detection::DetectionService;
@@ -33,6 +34,8 @@ pub struct Gateway {
     pub detector_names: Vec<String>,
     /// How `redact` decisions rewrite requests for cloud models.
     pub redact: crate::redact::RedactConfig,
+    /// The model names records, logs and metrics may carry.
+    pub models: super::model_names::ModelNames,
 }
 
 /// A request that has been scanned and decided.
@@ -42,10 +45,16 @@ pub struct Judged {
     /// Entities per scan unit (offsets into that unit's text); `Err` if detection failed.
     pub entities: Result<Vec<Arc<Vec<Entity>>>, String>,
     pub decision: Decision,
+    /// For a `redact` decision: the request as a cloud model may receive it (or why it cannot
+    /// be rewritten; nothing is then forwarded off premise).
+    pub redacted: Option<Result<RedactedRequest, RedactError>>,
 }
 
 /// Reason recorded when content that text detectors cannot judge forces a request on premise.
 pub const UNSCANNABLE_RULE: &str = "unscannable_content";
+
+/// Reason recorded when a value to mask sits where no placeholder can go.
+pub const UNMASKABLE_RULE: &str = "unmaskable_field";
 
 impl Gateway {
     /// The client's policy set.
@@ -103,6 +112,28 @@ impl Gateway {
                 triggers: Vec::new(),
             });
         }
+        let redacted = match (&entities, decision.action) {
+            (Ok(units), Action::Redact) => {
+                match self
+                    .redact
+                    .redact(&request, &extracted.units, units, &decision)
+                {
+                    Err(RedactError::Unmaskable) => {
+                        decision.action = Action::Local;
+                        decision.fired.push(FiredRule {
+                            policy: Arc::from("sluice"),
+                            rule: Arc::from(UNMASKABLE_RULE),
+                            action: Action::Local,
+                            reason: Arc::from("a value to mask is in a field that cannot carry a placeholder (an object key, a number or the model name)"),
+                            triggers: Vec::new(),
+                        });
+                        None
+                    }
+                    result => Some(result),
+                }
+            }
+            _ => None,
+        };
         self.metrics
             .entities(count_types(&all).iter().map(|(t, n)| (t.as_str(), *n)));
         Ok(Judged {
@@ -110,6 +141,7 @@ impl Gateway {
             extracted,
             entities,
             decision,
+            redacted,
         })
     }
 

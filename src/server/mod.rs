@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod gateway;
 pub mod metrics;
+pub mod model_names;
 pub mod routes;
 pub mod routing;
 
@@ -124,6 +125,7 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
         max_body_bytes: config.server.max_body_bytes,
         detector_names,
         redact: config.redact.clone(),
+        models: model_names::ModelNames::from_config(&config),
     });
 
     forward_policy_events(&policies, audit.clone());

@@ -8,7 +8,6 @@ use super::body::read_body;
 use super::chat::chat_completions;
 use super::error::ApiError;
 use super::gateway::{authenticate, Gateway};
-use crate::policy::Action;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -44,30 +43,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(not_found));
 }
 
-async fn not_found(req: HttpRequest) -> HttpResponse {
+// Paths and extension methods are client text (`/v1/patients/587-24-6913`): error messages name
+// neither, only the routes that exist.
+async fn not_found() -> HttpResponse {
     ApiError::new(
         404,
         "invalid_request_error",
-        format!("unknown route {}", sanitize_path(req.path())),
+        "unknown route; sluice serves /v1/chat/completions, /v1/scan, /v1/models, /healthz, /readyz and /metrics",
     )
     .with_code("unknown_route")
     .to_response()
 }
 
 async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m,
+        _ => "this method",
+    };
     ApiError::new(
         405,
         "invalid_request_error",
-        format!("method {} is not allowed on {}", req.method(), req.path()),
+        format!("{method} is not allowed on this route"),
     )
     .with_code("method_not_allowed")
     .to_response()
-}
-
-/// Paths are client text; keep error messages short and printable.
-fn sanitize_path(path: &str) -> String {
-    let cleaned: String = path.chars().filter(|c| !c.is_control()).take(100).collect();
-    cleaned
 }
 
 async fn models(req: HttpRequest, gateway: web::Data<Gateway>) -> Result<HttpResponse, ApiError> {
@@ -133,17 +132,16 @@ async fn scan(
             })
         })
         .collect();
-    let redacted = match (&judged.entities, d.action) {
-        (Ok(entities), Action::Redact) => {
-            let r = gateway
-                .redact
-                .redact(&judged.request, &judged.extracted.units, entities, d)
-                .map_err(|e| {
-                    ApiError::new(500, "server_error", format!("redaction failed: {e}"))
-                })?;
-            Some(r.request)
+    let redacted = match &judged.redacted {
+        Some(Ok(r)) => Some(&r.request),
+        Some(Err(e)) => {
+            return Err(ApiError::new(
+                500,
+                "server_error",
+                format!("redaction failed: {e}"),
+            ))
         }
-        _ => None,
+        None => None,
     };
     let mut answer = serde_json::json!({
         "action": d.action.as_str(),

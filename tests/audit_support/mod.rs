@@ -110,6 +110,7 @@ fn entity(
     detector: DetectorKind,
 ) -> Entity {
     Entity {
+        decoded: None,
         entity_type: entity_type.into(),
         start,
         end,

@@ -45,6 +45,7 @@ impl Group {
 
     fn into_finding(self) -> Finding {
         Finding {
+            decoded: None,
             entity_type: self.kind.entity_type().to_string(),
             start: self.start,
             end: self.end,
