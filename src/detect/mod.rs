@@ -64,6 +64,21 @@ pub trait Detector: Send + Sync {
         let _ = deadline;
         self.detect(text)
     }
+    /// Whether this detector judges words by the prose around them (a language model). On a lone
+    /// number or a model name such a detector only guesses (`8` as a building number), so
+    /// [`Reading::Verbatim`] texts are scanned without it.
+    fn reads_prose(&self) -> bool {
+        false
+    }
+}
+
+/// What kind of text is scanned, which decides the detectors that see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reading {
+    /// Text people wrote: every detector.
+    Prose,
+    /// Numbers and names a protocol carries verbatim: the rule packs and dictionaries only.
+    Verbatim,
 }
 
 /// Settings of the `[detect]` section of sluice.toml (and the `sluice scan` flags).
@@ -166,23 +181,37 @@ impl Pipeline {
 
     /// Scans `text`: all detectors, merged, with code point offsets, sorted by start.
     pub fn scan(&self, text: &str) -> Result<Vec<Entity>, DetectError> {
-        self.scan_within(text, None)
+        self.scan_within(text, None, Reading::Prose)
     }
 
     /// [`Pipeline::scan`] that gives up with [`DetectError::Deadline`] once `deadline` has passed
     /// (checked between detectors and inside slow ones), which the gateway treats as sensitive.
     pub fn scan_until(&self, text: &str, deadline: Instant) -> Result<Vec<Entity>, DetectError> {
-        self.scan_within(text, Some(deadline))
+        self.scan_within(text, Some(deadline), Reading::Prose)
+    }
+
+    /// [`Pipeline::scan_until`] for a text of the given kind.
+    pub fn scan_reading_until(
+        &self,
+        text: &str,
+        reading: Reading,
+        deadline: Instant,
+    ) -> Result<Vec<Entity>, DetectError> {
+        self.scan_within(text, Some(deadline), reading)
     }
 
     fn scan_within(
         &self,
         text: &str,
         deadline: Option<Instant>,
+        reading: Reading,
     ) -> Result<Vec<Entity>, DetectError> {
         let view = normalize::NormalizedText::new(text);
         let mut findings: Vec<Finding> = Vec::new();
         for d in &self.detectors {
+            if reading == Reading::Verbatim && d.reads_prose() {
+                continue;
+            }
             let found = match deadline {
                 None => d.detect(view.text())?,
                 Some(deadline) if Instant::now() >= deadline => return Err(DetectError::Deadline),

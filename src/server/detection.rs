@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::detect::{DetectError, Entity, Pipeline};
+use crate::detect::{DetectError, Entity, Pipeline, Reading};
 
 /// Why a request could not be scanned; either way it is treated as sensitive.
 #[derive(Debug, thiserror::Error)]
@@ -88,18 +88,26 @@ impl DetectionService {
     }
 
     /// Entities of each text, in order. Any failure or the deadline fails the whole request.
-    pub async fn scan(&self, texts: &[&str]) -> Result<Vec<Arc<Vec<Entity>>>, ScanError> {
+    pub async fn scan(
+        &self,
+        texts: &[(&str, Reading)],
+    ) -> Result<Vec<Arc<Vec<Entity>>>, ScanError> {
         let keys: Vec<Key> = texts
             .iter()
-            .map(|t| Sha256::digest(t.as_bytes()).into())
+            .map(|(text, reading)| {
+                let mut hash = Sha256::new();
+                hash.update([u8::from(*reading == Reading::Verbatim)]);
+                hash.update(text.as_bytes());
+                hash.finalize().into()
+            })
             .collect();
         let mut results: Vec<Option<Arc<Vec<Entity>>>> =
             keys.iter().map(|k| self.cache.get(k)).collect();
-        let missing: Vec<(usize, String)> = results
+        let missing: Vec<(usize, String, Reading)> = results
             .iter()
             .enumerate()
             .filter(|(_, r)| r.is_none())
-            .map(|(i, _)| (i, texts[i].to_owned()))
+            .map(|(i, _)| (i, texts[i].0.to_owned(), texts[i].1))
             .collect();
         if !missing.is_empty() {
             let pipeline = self.pipeline.clone();
@@ -110,7 +118,11 @@ impl DetectionService {
             let job = tokio::task::spawn_blocking(move || {
                 missing
                     .into_iter()
-                    .map(|(i, text)| pipeline.scan_until(&text, deadline).map(|e| (i, e)))
+                    .map(|(i, text, reading)| {
+                        pipeline
+                            .scan_reading_until(&text, reading, deadline)
+                            .map(|e| (i, e))
+                    })
                     .collect::<Result<Vec<_>, _>>()
             });
             let scanned = match tokio::time::timeout(self.timeout, job).await {

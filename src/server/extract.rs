@@ -17,6 +17,8 @@
 
 use serde_json::Value;
 
+use crate::detect::Reading;
+
 /// Content part types that carry media rather than text.
 const MEDIA_PART_TYPES: &[&str] = &[
     "image_url",
@@ -226,7 +228,12 @@ pub struct ScanUnit {
     pub source: String,
     pub text: String,
     pub leaves: Vec<Leaf>,
+    /// Numbers and the model name are read verbatim (no NER: it guesses on lone numbers).
+    pub reading: Reading,
 }
+
+/// The source of the unit that holds every number and the model name.
+pub const VERBATIM_SOURCE: &str = "#verbatim";
 
 #[derive(Debug, Default)]
 pub struct Extracted {
@@ -239,9 +246,15 @@ pub struct Extracted {
 pub fn extract(body: &Value) -> Extracted {
     let mut out = Extracted::default();
     let mut rest = UnitBuilder::new(String::new());
+    let mut verbatim = UnitBuilder::new(VERBATIM_SOURCE.to_owned());
+    verbatim.unit.reading = Reading::Verbatim;
+    let mut walker = Walker {
+        verbatim: &mut verbatim,
+        unscannable: &mut out.unscannable,
+    };
     let Some(obj) = body.as_object() else {
-        walk(body, "", &mut rest, &mut out.unscannable);
-        out.units.push(rest.finish());
+        walker.walk(body, "", &mut rest);
+        out.units.extend([rest.finish(), verbatim.finish()]);
         out.units.retain(|u| !u.leaves.is_empty());
         return out;
     };
@@ -251,27 +264,26 @@ pub fn extract(body: &Value) -> Extracted {
             rest.push(pointer.clone(), LeafKind::Key, key);
         }
         match (key.as_str(), value) {
-            ("model", Value::String(model)) => rest.push(pointer, LeafKind::Model, model),
+            ("model", Value::String(model)) => {
+                walker.verbatim.push(pointer, LeafKind::Model, model)
+            }
             ("messages", Value::Array(messages)) => {
                 for (i, message) in messages.iter().enumerate() {
                     let pointer = format!("{pointer}/{i}");
                     let mut unit = UnitBuilder::new(pointer.clone());
-                    walk(message, &pointer, &mut unit, &mut out.unscannable);
+                    walker.walk(message, &pointer, &mut unit);
                     out.units.push(unit.finish());
                 }
             }
             ("tools" | "functions", _) => {
                 let mut unit = UnitBuilder::new(pointer.clone());
-                walk(value, &pointer, &mut unit, &mut out.unscannable);
+                walker.walk(value, &pointer, &mut unit);
                 out.units.push(unit.finish());
             }
-            _ => walk_field(key, value, &pointer, &mut rest, &mut out.unscannable),
+            _ => walker.walk_field(key, value, &pointer, &mut rest),
         }
     }
-    let rest = rest.finish();
-    if !rest.leaves.is_empty() {
-        out.units.push(rest);
-    }
+    out.units.extend([rest.finish(), verbatim.finish()]);
     out.units.retain(|u| !u.leaves.is_empty());
     out
 }
@@ -288,6 +300,7 @@ impl UnitBuilder {
                 source,
                 text: String::new(),
                 leaves: Vec::new(),
+                reading: Reading::Prose,
             },
             chars: 0,
         }
@@ -317,45 +330,51 @@ impl UnitBuilder {
     }
 }
 
-/// Walks the value of field `key` (at `pointer`).
-fn walk_field(
-    key: &str,
-    value: &Value,
-    pointer: &str,
-    unit: &mut UnitBuilder,
-    unscannable: &mut Vec<String>,
-) {
-    if let Value::String(s) = value {
-        if is_vocabulary(key, s) {
-            return;
-        }
-    }
-    walk(value, pointer, unit, unscannable);
+/// The walk over one part of the request: text goes to the unit given, numbers to the one
+/// verbatim unit, media to the unscannable list.
+struct Walker<'a> {
+    verbatim: &'a mut UnitBuilder,
+    unscannable: &'a mut Vec<String>,
 }
 
-fn walk(value: &Value, pointer: &str, unit: &mut UnitBuilder, unscannable: &mut Vec<String>) {
-    match value {
-        Value::String(s) => unit.push(pointer.to_owned(), LeafKind::Text, s),
-        Value::Number(n) => unit.push(pointer.to_owned(), LeafKind::Number, &n.to_string()),
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                walk(v, &format!("{pointer}/{i}"), unit, unscannable);
+impl Walker<'_> {
+    /// Walks the value of field `key` (at `pointer`).
+    fn walk_field(&mut self, key: &str, value: &Value, pointer: &str, unit: &mut UnitBuilder) {
+        if let Value::String(s) = value {
+            if is_vocabulary(key, s) {
+                return;
             }
         }
-        Value::Object(map) => {
-            let part_type = map.get("type").and_then(Value::as_str);
-            if part_type.is_some_and(|t| MEDIA_PART_TYPES.contains(&t)) {
-                unscannable.push(pointer.to_owned());
+        self.walk(value, pointer, unit);
+    }
+
+    fn walk(&mut self, value: &Value, pointer: &str, unit: &mut UnitBuilder) {
+        match value {
+            Value::String(s) => unit.push(pointer.to_owned(), LeafKind::Text, s),
+            Value::Number(n) => {
+                self.verbatim
+                    .push(pointer.to_owned(), LeafKind::Number, &n.to_string())
             }
-            for (k, v) in map {
-                let pointer = format!("{pointer}/{}", escape(k));
-                if !PROTOCOL_KEYS.contains(&k.as_str()) {
-                    unit.push(pointer.clone(), LeafKind::Key, k);
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    self.walk(v, &format!("{pointer}/{i}"), unit);
                 }
-                walk_field(k, v, &pointer, unit, unscannable);
             }
+            Value::Object(map) => {
+                let part_type = map.get("type").and_then(Value::as_str);
+                if part_type.is_some_and(|t| MEDIA_PART_TYPES.contains(&t)) {
+                    self.unscannable.push(pointer.to_owned());
+                }
+                for (k, v) in map {
+                    let pointer = format!("{pointer}/{}", escape(k));
+                    if !PROTOCOL_KEYS.contains(&k.as_str()) {
+                        unit.push(pointer.clone(), LeafKind::Key, k);
+                    }
+                    self.walk_field(k, v, &pointer, unit);
+                }
+            }
+            Value::Null | Value::Bool(_) => {}
         }
-        Value::Null | Value::Bool(_) => {}
     }
 }
 
@@ -448,7 +467,11 @@ mod tests {
         assert!(!all.contains("properties") && !all.contains("object"));
         assert_eq!(ex.unscannable, vec!["/messages/1/content/1".to_string()]);
         assert_eq!(ex.units[0].source, "/messages/0");
-        assert_eq!(ex.units.len(), 6);
+        // Four messages, tools, the other fields, and the model with the numbers.
+        assert_eq!(ex.units.len(), 7);
+        let verbatim = ex.units.last().unwrap();
+        assert_eq!(verbatim.reading, Reading::Verbatim);
+        assert_eq!(verbatim.text, "gpt-4o\n\n0.2");
     }
 
     #[test]

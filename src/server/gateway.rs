@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::audit::{AuditLog, BackendRef, DecisionRecord, EntityEvidence, PolicyRef};
-use crate::detect::Entity;
+use crate::detect::{Entity, Reading};
 use crate::openai::{parse_request, ChatCompletionRequest};
 use crate::policy::{Action, Decision, FiredRule, PolicyStore};
 use crate::redact::{RedactError, RedactedRequest};
@@ -86,7 +86,11 @@ impl Gateway {
             .map_err(|_| ApiError::bad_request("the request cannot be re-encoded", None))?;
         let extracted = extract(&forwarded);
         let started = Instant::now();
-        let texts: Vec<&str> = extracted.units.iter().map(|u| u.text.as_str()).collect();
+        let texts: Vec<(&str, Reading)> = extracted
+            .units
+            .iter()
+            .map(|u| (u.text.as_str(), u.reading))
+            .collect();
         let entities = self.detection.scan(&texts).await.map_err(|e| {
             tracing::warn!(target: "sluice::gateway", error = %e, "detection failed; treating the request as sensitive");
             e.to_string()

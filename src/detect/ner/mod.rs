@@ -185,6 +185,10 @@ impl Detector for NerDetector {
         "ner"
     }
 
+    fn reads_prose(&self) -> bool {
+        true
+    }
+
     fn detect(&self, text: &str) -> Result<Vec<Finding>, DetectError> {
         self.detect_within(text, None)
     }
