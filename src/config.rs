@@ -48,6 +48,17 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
+    /// A client must send its request headers within this long of connecting (408 after).
+    pub header_timeout_ms: u64,
+    /// A request body must arrive in full within this long (408 after): a body that trickles in
+    /// or never ends does not hold a connection for ever.
+    pub body_timeout_ms: u64,
+    /// Open connections, all workers together; further connections wait in the listen backlog.
+    pub max_connections: usize,
+    /// Messages per request (400 above).
+    pub max_messages: usize,
+    /// Content parts per message (400 above).
+    pub max_content_parts: usize,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +70,11 @@ impl Default for ServerConfig {
             scan_cache_entries: 10_000,
             shutdown_grace_secs: 30,
             workers: 0,
+            header_timeout_ms: 5_000,
+            body_timeout_ms: 30_000,
+            max_connections: 1_024,
+            max_messages: 2_048,
+            max_content_parts: 512,
         }
     }
 }

@@ -77,7 +77,7 @@ async fn handle(
     started: Instant,
 ) -> Result<HttpResponse, Failure> {
     let client = authenticate(&gateway.clients, header(req, "authorization"))?;
-    let body = read_body(req, payload, gateway.max_body_bytes).await?;
+    let body = read_body(req, payload, &gateway.limits).await?;
     let judged = gateway.judge(client, &body).await?;
     let action = judged.decision.action;
     let route = gateway.router.route(action, &judged.request.model);

@@ -30,7 +30,7 @@ pub struct Gateway {
     pub default_policies: Vec<String>,
     pub router: Router,
     pub metrics: Metrics,
-    pub max_body_bytes: usize,
+    pub limits: super::limits::RequestLimits,
     pub detector_names: Vec<String>,
     /// How `redact` decisions rewrite requests for cloud models.
     pub redact: crate::redact::RedactConfig,
@@ -78,6 +78,7 @@ impl Gateway {
             body: e.to_error_body(),
             ..ApiError::bad_request("", None)
         })?;
+        self.limits.check(&request)?;
         if request.n.is_some_and(|n| n != 1) {
             return Err(ApiError::bad_request("only n = 1 is supported", Some("n")));
         }

@@ -9,6 +9,7 @@ pub mod detection;
 pub mod error;
 pub mod extract;
 pub mod gateway;
+pub mod limits;
 pub mod metrics;
 pub mod model_names;
 pub mod routes;
@@ -122,7 +123,7 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
         default_policies: config.policies.default_set.clone(),
         router,
         metrics: Default::default(),
-        max_body_bytes: config.server.max_body_bytes,
+        limits: limits::RequestLimits::from_config(&config.server),
         detector_names,
         redact: config.redact.clone(),
         models: model_names::ModelNames::from_config(&config),
@@ -139,12 +140,19 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
     };
 
     let data = gateway.clone();
+    // actix counts connections per worker.
+    let worker_count = match config.server.workers {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .configure(routes::configure)
     })
     .shutdown_timeout(config.server.shutdown_grace_secs)
+    .client_request_timeout(Duration::from_millis(config.server.header_timeout_ms))
+    .max_connections(config.server.max_connections.div_ceil(worker_count).max(1))
     // Streamed tokens go out as they come: with Nagle's algorithm a small SSE event waits for the
     // client's delayed ACK of the previous write (up to 40 ms on Linux) on keep-alive connections.
     .tcp_nodelay(true)

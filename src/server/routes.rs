@@ -96,7 +96,7 @@ async fn scan(
     gateway: web::Data<Gateway>,
 ) -> Result<HttpResponse, ApiError> {
     let client = authenticate(&gateway.clients, header(&req))?;
-    let body = read_body(&req, payload, gateway.max_body_bytes).await?;
+    let body = read_body(&req, payload, &gateway.limits).await?;
     let chat_body;
     let text = serde_json::from_slice::<ScanText>(&body).ok();
     let text_input = text.is_some();

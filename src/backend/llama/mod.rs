@@ -45,6 +45,9 @@ pub struct EmbeddedLlama {
     template: LlamaChatTemplate,
     slots: SlotPool,
     config: LlamaConfig,
+    /// The longest token's text in bytes: a prompt of `n` bytes is at least `n / this` tokens,
+    /// which rules out an oversized prompt before it is rendered and tokenized.
+    longest_token_bytes: usize,
 }
 
 impl EmbeddedLlama {
@@ -102,6 +105,12 @@ impl EmbeddedLlama {
                 LlamaChatTemplate::new("chatml").expect("a constant without NUL")
             }
         };
+        let longest_token_bytes = model
+            .tokens(false)
+            .map(|(_, piece)| piece.len())
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let model = Arc::new(model);
         let slots = SlotPool::start(
             Arc::clone(&model),
@@ -132,6 +141,7 @@ impl EmbeddedLlama {
             template,
             slots,
             config: config.clone(),
+            longest_token_bytes,
         })
     }
 
@@ -156,6 +166,20 @@ impl EmbeddedLlama {
         let mut params = self.params(&request)?;
         params.json = matches!(format, OutputFormat::Json { .. });
         let turns = prompt::render_turns(&request, &format)?;
+        let context = self.slots.context_size();
+        // Tokenizing a 10 MB conversation takes a core for minutes; its size alone tells it
+        // cannot fit.
+        let bytes: usize = turns.iter().map(|turn| turn.content.len()).sum();
+        let fewest_tokens = bytes / self.longest_token_bytes;
+        if fewest_tokens >= context {
+            return Err(BackendError::BadRequest {
+                message: format!(
+                    "the prompt is at least {fewest_tokens} tokens but the local model's context \
+                     holds {context} tokens, answer included"
+                ),
+                param: Some("messages".to_owned()),
+            });
+        }
         let model = Arc::clone(&self.model);
         let template = self.template.clone();
         let prompt =
@@ -167,7 +191,6 @@ impl EmbeddedLlama {
                 "the conversation renders to no tokens",
             ));
         }
-        let context = self.slots.context_size();
         if prompt.len() >= context {
             return Err(BackendError::BadRequest {
                 message: format!(
