@@ -526,4 +526,136 @@ mod tests {
             }
         }
     }
+
+    mod coverage {
+        use super::super::*;
+        use crate::openai::parse_request;
+        use proptest::prelude::*;
+        use serde_json::{json, Map};
+
+        /// Arbitrary JSON: strings with digits, dashes and letters, numbers of any size, nested
+        /// objects whose keys are as arbitrary as their values.
+        fn any_json() -> impl Strategy<Value = Value> {
+            let text = "[a-zA-Z0-9 @.-]{0,12}";
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(|n| json!(n)),
+                any::<u64>().prop_map(|n| json!(n)),
+                (-1e12f64..1e12).prop_map(|f| json!(f)),
+                text.prop_map(Value::String),
+                prop::sample::select(vec!["user", "text", "function", "auto", "object"])
+                    .prop_map(|s| Value::String(s.to_owned())),
+            ];
+            leaf.prop_recursive(4, 48, 6, move |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::vec((key(), inner), 0..4)
+                        .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// Keys: client text, or the protocol's own field names (which may be skipped).
+        fn key() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[a-zA-Z0-9 /~_-]{0,10}",
+                prop::sample::select(vec!["type", "role", "name", "properties", "format"])
+                    .prop_map(str::to_owned),
+            ]
+        }
+
+        fn request() -> impl Strategy<Value = Value> {
+            (
+                "[a-z0-9-]{1,12}",
+                "[a-zA-Z0-9 -]{0,20}",
+                prop::collection::vec((key(), any_json()), 0..3),
+                prop::collection::vec((key(), any_json()), 0..3),
+                any_json(),
+            )
+                .prop_map(|(model, content, top, in_message, parameters)| {
+                    let mut message = Map::new();
+                    message.insert("role".into(), json!("user"));
+                    message.insert("content".into(), json!(content));
+                    for (k, v) in in_message {
+                        message.entry(k).or_insert(v);
+                    }
+                    let mut body = Map::new();
+                    body.insert("model".into(), json!(model));
+                    body.insert("messages".into(), json!([message]));
+                    body.insert(
+                        "tools".into(),
+                        json!([{"type": "function", "function": {"name": "f", "parameters": parameters}}]),
+                    );
+                    for (k, v) in top {
+                        body.entry(k).or_insert(v);
+                    }
+                    Value::Object(body)
+                })
+        }
+
+        /// Every string, key and number of `outbound`, with its pointer and the key above it.
+        fn pieces(value: &Value, pointer: &str, key: &str, out: &mut Vec<(LeafKind, String, String)>) {
+            match value {
+                Value::String(s) => {
+                    let kind = if pointer == "/model" { LeafKind::Model } else { LeafKind::Text };
+                    if !s.is_empty() && !is_vocabulary(key, s) {
+                        out.push((kind, pointer.to_owned(), s.clone()));
+                    }
+                }
+                Value::Number(n) => out.push((LeafKind::Number, pointer.to_owned(), n.to_string())),
+                Value::Array(items) => {
+                    for (i, v) in items.iter().enumerate() {
+                        pieces(v, &format!("{pointer}/{i}"), key, out);
+                    }
+                }
+                Value::Object(map) => {
+                    for (k, v) in map {
+                        let p = format!("{pointer}/{}", escape(k));
+                        if !k.is_empty() && !PROTOCOL_KEYS.contains(&k.as_str()) {
+                            out.push((LeafKind::Key, p.clone(), k.clone()));
+                        }
+                        pieces(v, &p, k, out);
+                    }
+                }
+                Value::Null | Value::Bool(_) => {}
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn everything_forwarded_is_in_a_scan_unit(body in request()) {
+                let Ok(request) = parse_request(&serde_json::to_vec(&body).unwrap()) else {
+                    return Ok(());
+                };
+                // Exactly the bytes a backend receives, read back.
+                let outbound: Value =
+                    serde_json::from_slice(&serde_json::to_vec(&request).unwrap()).unwrap();
+                let ex = extract(&serde_json::to_value(&request).unwrap());
+                let leaves: Vec<(LeafKind, String, String)> = ex
+                    .units
+                    .iter()
+                    .flat_map(|u| {
+                        let chars: Vec<char> = u.text.chars().collect();
+                        u.leaves.iter().map(move |l| {
+                            let text: String = chars[l.start..l.start + l.chars].iter().collect();
+                            (l.kind, l.pointer.clone(), text)
+                        })
+                    })
+                    .collect();
+                let mut expected = Vec::new();
+                pieces(&outbound, "", "", &mut expected);
+                for piece in &expected {
+                    prop_assert!(leaves.contains(piece), "not scanned: {piece:?}");
+                }
+                for (kind, pointer, text) in &leaves {
+                    let leaf = Leaf { pointer: pointer.clone(), kind: *kind, start: 0, chars: 0 };
+                    let found = leaf_text(&outbound, &leaf);
+                    prop_assert_eq!(found.as_ref(), Some(text));
+                }
+            }
+        }
+    }
 }
