@@ -1,7 +1,7 @@
 //! Detection throughput and latency: the figures issue 2 asks for (see BENCHMARKS.md).
 //!
 //! - regex + dictionary on a 1 MB mixed prose corpus, single thread (MB/s), and each stage of it
-//!   alone (regex, dictionary, merge + code points);
+//!   alone (regex, dictionary, the normalised view, merge + code points);
 //! - NER on a 128-token window (2 threads);
 //! - the full pipeline on 100 B, 1 KB and 10 KB texts.
 
@@ -12,6 +12,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criteri
 use sluice::detect::allow::AllowList;
 use sluice::detect::dictionary::DictionaryDetector;
 use sluice::detect::merge::{merge, MergeOptions};
+use sluice::detect::normalize::NormalizedText;
 use sluice::detect::offsets::to_entities;
 use sluice::detect::regex::RegexDetector;
 use sluice::detect::{DetectConfig, Detector, Pipeline};
@@ -52,6 +53,15 @@ fn regex_and_dictionary(c: &mut Criterion) {
     });
     g.bench_function("dictionary detector", |b| {
         b.iter(|| dictionary.detect(&text).unwrap())
+    });
+    // The view detectors see: on ASCII text with nothing to fold it is the text itself, and
+    // this is the cost of finding that out; with Unicode hyphens it is a copy and a map.
+    g.bench_function("normalised view, nothing to fold", |b| {
+        b.iter(|| NormalizedText::new(&text).is_identity())
+    });
+    let hyphens = text.replace('-', "\u{2010}");
+    g.bench_function("normalised view, Unicode hyphens", |b| {
+        b.iter(|| NormalizedText::new(&hyphens).is_identity())
     });
     let findings: Vec<_> = regex
         .detect(&text)

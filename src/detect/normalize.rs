@@ -216,10 +216,18 @@ fn fold_characters(input: &str, _depth: u8) -> Option<(String, Layer)> {
         return None;
     }
     let bytes = input.as_bytes();
+    let ascii = input.is_ascii();
     let mut rw = Rewriter::new(input);
     let mut i = 0;
     let mut buf = String::new();
     while i < bytes.len() {
+        // Most text is ASCII: in it, only `&` and `%` can start anything to fold.
+        if ascii {
+            match memchr::memchr2(b'&', b'%', &bytes[i..]) {
+                Some(next) => i += next,
+                None => break,
+            }
+        }
         let b = bytes[i];
         let decoded = match b {
             b'&' => html_entity(&input[i..]).map(|(len, c)| (len, c, Decoding::HtmlEntities)),
@@ -426,32 +434,62 @@ fn percent_escape(s: &str) -> Option<(usize, char)> {
 /// Stage 2: runs of single digits (and dashes) separated by single spaces, joined.
 fn join_spaced_digits(input: &str, _depth: u8) -> Option<(String, Layer)> {
     let bytes = input.as_bytes();
+    let in_run = |b: u8| b == b' ' || b == b'-' || b.is_ascii_digit();
+    // The shortest run worth joining: digits with a space between each two.
+    let shortest = 2 * MIN_SPACED_DIGITS - 1;
     let mut rw: Option<Rewriter> = None;
+    // Stretches of digits, dashes and spaces long enough to hold a run are found by probing
+    // every `shortest` bytes; prose is passed over in strides. `i` is never inside a stretch.
     let mut i = 0;
-    while let Some(found) = memchr::memchr(b' ', &bytes[i..]) {
+    while i + shortest <= bytes.len() {
+        let probe = i + shortest - 1;
+        if !in_run(bytes[probe]) {
+            i = probe + 1;
+            continue;
+        }
+        let mut start = probe;
+        while start > i && in_run(bytes[start - 1]) {
+            start -= 1;
+        }
+        let mut end = probe + 1;
+        while end < bytes.len() && in_run(bytes[end]) {
+            end += 1;
+        }
+        if end - start >= shortest {
+            join_runs_in(input, start, end, &mut rw);
+        }
+        i = end + 1;
+    }
+    rw?.finish()
+}
+
+/// Joins the spaced runs inside `start..end`, a stretch of digits, dashes and spaces.
+fn join_runs_in<'a>(input: &'a str, start: usize, end: usize, rw: &mut Option<Rewriter<'a>>) {
+    let bytes = input.as_bytes();
+    let mut i = start;
+    while let Some(found) = memchr::memchr(b' ', &bytes[i..end]) {
         let space = i + found;
         i = space + 1;
         // A run starts at a lone digit: not inside a word, followed by one space.
         if space == 0 || !bytes[space - 1].is_ascii_digit() {
             continue;
         }
-        let start = space - 1;
-        let (end, digits) = spaced_run(bytes, start);
+        let run_start = space - 1;
+        let (run_end, digits) = spaced_run(bytes, run_start);
         // Every later start inside this run ends where it does: skipping it keeps the pass linear.
-        i = i.max(end);
-        let in_word = start > 0 && bytes[start - 1].is_ascii_alphanumeric();
+        i = i.max(run_end).min(end);
+        let in_word = run_start > 0 && bytes[run_start - 1].is_ascii_alphanumeric();
         if in_word || digits < MIN_SPACED_DIGITS {
             continue;
         }
-        let joined: String = input[start..end].split(' ').collect();
+        let joined: String = input[run_start..run_end].split(' ').collect();
         rw.get_or_insert_with(|| Rewriter::new(input)).replace(
-            start,
-            end,
+            run_start,
+            run_end,
             &joined,
             Decoding::SpacedDigits,
         );
     }
-    rw?.finish()
 }
 
 /// The end of the run of single-character tokens (digits or `-`) from `start`, and its digits.
@@ -479,25 +517,35 @@ fn expand_base64(input: &str, depth: u8) -> Option<(String, Layer)> {
         return None;
     }
     let bytes = input.as_bytes();
+    let is_base64 = |at: usize| BASE64_BYTE[usize::from(bytes[at])];
     let mut rw: Option<Rewriter> = None;
+    // `i` is never inside a run: the byte before it is not a base64 byte.
     let mut i = 0;
-    while i < bytes.len() {
-        if !is_base64_byte(bytes[i]) {
-            i += 1;
+    while i + MIN_BASE64_CHARS <= bytes.len() {
+        // A long enough run starting at or after `i` covers this byte: where it is not a base64
+        // byte, no run does, and the search jumps past it (prose is passed over in strides).
+        let probe = i + MIN_BASE64_CHARS - 1;
+        if !is_base64(probe) {
+            i = probe + 1;
             continue;
         }
-        let start = i;
-        while i < bytes.len() && is_base64_byte(bytes[i]) {
-            i += 1;
+        let mut start = probe;
+        while start > i && is_base64(start - 1) {
+            start -= 1;
         }
-        let mut end = i;
-        while end < bytes.len() && end - i < 2 && bytes[end] == b'=' {
+        let mut run_end = probe + 1;
+        while run_end < bytes.len() && is_base64(run_end) {
+            run_end += 1;
+        }
+        let mut end = run_end;
+        while end < bytes.len() && end - run_end < 2 && bytes[end] == b'=' {
             end += 1;
         }
-        if i - start < MIN_BASE64_CHARS {
+        i = run_end + 1;
+        if run_end - start < MIN_BASE64_CHARS {
             continue;
         }
-        if let Some(decoded) = decode_base64_text(&input[start..i]) {
+        if let Some(decoded) = decode_base64_text(&input[start..run_end]) {
             let folded = fold_decoded(&decoded, depth + 1);
             let inserted = format!("\n{folded}\n");
             rw.get_or_insert_with(|| Rewriter::new(input)).insert(
@@ -507,14 +555,21 @@ fn expand_base64(input: &str, depth: u8) -> Option<(String, Layer)> {
                 Decoding::Base64,
             );
         }
-        i = end;
     }
     rw?.finish()
 }
 
-fn is_base64_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
-}
+/// The standard and URL-safe base64 alphabets together (padding aside).
+static BASE64_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_');
+        b += 1;
+    }
+    table
+};
 
 /// Decoded text gets the same folding as the original (except that its offsets are not kept:
 /// a finding anywhere in it stands for the whole run).

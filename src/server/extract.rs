@@ -595,10 +595,19 @@ mod tests {
         }
 
         /// Every string, key and number of `outbound`, with its pointer and the key above it.
-        fn pieces(value: &Value, pointer: &str, key: &str, out: &mut Vec<(LeafKind, String, String)>) {
+        fn pieces(
+            value: &Value,
+            pointer: &str,
+            key: &str,
+            out: &mut Vec<(LeafKind, String, String)>,
+        ) {
             match value {
                 Value::String(s) => {
-                    let kind = if pointer == "/model" { LeafKind::Model } else { LeafKind::Text };
+                    let kind = if pointer == "/model" {
+                        LeafKind::Model
+                    } else {
+                        LeafKind::Text
+                    };
                     if !s.is_empty() && !is_vocabulary(key, s) {
                         out.push((kind, pointer.to_owned(), s.clone()));
                     }
