@@ -101,17 +101,17 @@ async fn values_in_keys_numbers_and_vocabulary_fields_are_scanned() {
         ),
         (
             "an SSN as a role",
-            json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi", "x": {"role": SSN}}]}),
+            json!({"model": "gpt-4o-mini", "max_tokens": 8, "messages": [{"role": "user", "content": "Hi", "x": {"role": SSN}}]}),
             vec![SSN],
         ),
         (
             "an SSN in the model name",
-            json!({"model": format!("gpt-4o-mini-{SSN}"), "messages": [{"role": "user", "content": "Hi"}]}),
+            json!({"model": format!("gpt-4o-mini-{SSN}"), "max_tokens": 8, "messages": [{"role": "user", "content": "Hi"}]}),
             vec![SSN],
         ),
         (
             "a patient's name as a JSON-schema property, with a diagnosis",
-            json!({"model": "gpt-4o-mini", "messages": [{"role": "user",
+            json!({"model": "gpt-4o-mini", "max_tokens": 8, "messages": [{"role": "user",
                 "content": "List the medications for the patient with type 2 diabetes."}],
                 "response_format": {"type": "json_schema", "json_schema": {"name": "meds", "schema": {
                     "type": "object", "properties": {NAME: {"type": "string"}}}}}}),
@@ -307,4 +307,35 @@ async fn a_value_to_mask_where_no_placeholder_can_go_keeps_the_request_local() {
     running.stop().await.unwrap();
     echo.stop().await;
     assert!(audit.all_records().contains("unmaskable_field"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_split_across_two_messages_is_caught_and_masked_whole() {
+    let echo = EchoUpstream::start().await;
+    let audit = AuditDirs::new();
+    let policies = policy_dir(&["gdpr"]);
+    let running = start(
+        echo_config(&echo, &audit, policies.path(), &["gdpr"]),
+        shared_pipeline(),
+    )
+    .await;
+    let body = json!({"model": "gpt-4o-mini", "max_tokens": 16, "messages": [
+        {"role": "user", "content": "Please send the invoice to jane.thistle@exam"},
+        {"role": "user", "content": "ple.com before Friday."}
+    ]});
+    let r = post_chat(running.addr, &body).await;
+    assert_eq!(header(&r, "x-sluice-action"), "redact");
+    let received = echo.received();
+    assert_eq!(received.len(), 1);
+    assert!(
+        !received[0].contains("jane.thistle@exam") && !received[0].contains("ple.com"),
+        "{}",
+        received[0]
+    );
+    // The answer echoes both halves back restored.
+    let answer: Value = r.json().await.unwrap();
+    let content = answer["choices"][0]["message"]["content"].as_str().unwrap();
+    assert!(content.contains("jane.thistle@exam") && content.contains("ple.com before"));
+    running.stop().await.unwrap();
+    echo.stop().await;
 }

@@ -20,6 +20,7 @@ use super::error::ApiError;
 use super::extract::{extract, Extracted};
 use super::metrics::Metrics;
 use super::routing::{Route, Router};
+use super::seams::{add_fragments, seams};
 
 /// Everything a request handler needs, shared by all workers.
 pub struct Gateway {
@@ -87,15 +88,24 @@ impl Gateway {
             .map_err(|_| ApiError::bad_request("the request cannot be re-encoded", None))?;
         let extracted = extract(&forwarded);
         let started = Instant::now();
+        let seams = seams(&extracted.units);
         let texts: Vec<(&str, Reading)> = extracted
             .units
             .iter()
             .map(|u| (u.text.as_str(), u.reading))
+            .chain(seams.iter().map(|s| (s.text.as_str(), Reading::Verbatim)))
             .collect();
-        let entities = self.detection.scan(&texts).await.map_err(|e| {
-            tracing::warn!(target: "sluice::gateway", error = %e, "detection failed; treating the request as sensitive");
-            e.to_string()
-        });
+        let entities = match self.detection.scan(&texts).await {
+            Ok(mut per_unit) => {
+                let per_seam = per_unit.split_off(extracted.units.len());
+                add_fragments(&seams, &per_seam, &mut per_unit);
+                Ok(per_unit)
+            }
+            Err(e) => {
+                tracing::warn!(target: "sluice::gateway", error = %e, "detection failed; treating the request as sensitive");
+                Err(e.to_string())
+            }
+        };
         self.metrics.detection(started.elapsed());
         let all: Vec<Entity> = match &entities {
             Ok(units) => units.iter().flat_map(|u| u.iter().cloned()).collect(),

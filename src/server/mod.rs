@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod model_names;
 pub mod routes;
 pub mod routing;
+pub mod seams;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
