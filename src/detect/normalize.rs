@@ -50,6 +50,13 @@ const MAX_BASE64_DEPTH: u8 = 2;
 /// Spaced digit runs with fewer digits than this are left alone (dates, versions, small counts).
 const MIN_SPACED_DIGITS: usize = 7;
 
+/// One stage: its input and the base64 nesting depth, and its output and layer when it changed
+/// anything.
+type Stage = fn(&str, u8) -> Option<(String, Layer)>;
+
+/// The stages in the order they run.
+const STAGES: [Stage; 3] = [fold_characters, join_spaced_digits, expand_base64];
+
 /// One stretch a stage rewrote: `view` bytes of its output came from `original` bytes of its
 /// input. Stretches between pieces are copied unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,9 +182,7 @@ impl<'a> NormalizedText<'a> {
     pub fn new(original: &'a str) -> Self {
         let mut text = Cow::Borrowed(original);
         let mut layers = Vec::new();
-        let stages: [fn(&str, u8) -> Option<(String, Layer)>; 3] =
-            [fold_characters, join_spaced_digits, expand_base64];
-        for stage in stages {
+        for stage in STAGES {
             if let Some((out, layer)) = stage(&text, 0) {
                 text = Cow::Owned(out);
                 layers.push(layer);
@@ -575,9 +580,7 @@ static BASE64_BYTE: [bool; 256] = {
 /// a finding anywhere in it stands for the whole run).
 fn fold_decoded(decoded: &str, depth: u8) -> String {
     let mut text = Cow::Borrowed(decoded);
-    let stages: [fn(&str, u8) -> Option<(String, Layer)>; 3] =
-        [fold_characters, join_spaced_digits, expand_base64];
-    for stage in stages {
+    for stage in STAGES {
         if let Some((out, _)) = stage(&text, depth) {
             text = Cow::Owned(out);
         }

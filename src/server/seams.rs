@@ -151,7 +151,7 @@ mod tests {
             .expect("a seam across the two messages");
         let at = seam.text.find("512-48-7391").unwrap();
         let start = seam.text[..at].chars().count();
-        let found = vec![Arc::new(vec![ssn(start, start + 11)]); 1];
+        let found = vec![Arc::new(vec![ssn(start, start + 11)])];
         let mut units: Vec<Arc<Vec<Entity>>> = vec![Arc::default(); ex.units.len()];
         let only: Vec<Seam> = vec![seam.clone()];
         add_fragments(&only, &found, &mut units);
