@@ -78,7 +78,7 @@ async fn handle(
 ) -> Result<HttpResponse, Failure> {
     let client = authenticate(&gateway.clients, header(req, "authorization"))?;
     let body = read_body(req, payload, &gateway.limits).await?;
-    let judged = gateway.judge(client, &body).await?;
+    let judged = gateway.judge(client, body).await?;
     let action = judged.decision.action;
     let route = gateway.router.route(action, &judged.request.model);
     if let Some(route) = &route {

@@ -90,7 +90,7 @@ impl DetectionService {
     /// Entities of each text, in order. Any failure or the deadline fails the whole request.
     pub async fn scan(
         &self,
-        texts: &[(&str, Reading)],
+        texts: &[(Arc<String>, Reading)],
     ) -> Result<Vec<Arc<Vec<Entity>>>, ScanError> {
         let keys: Vec<Key> = texts
             .iter()
@@ -103,11 +103,11 @@ impl DetectionService {
             .collect();
         let mut results: Vec<Option<Arc<Vec<Entity>>>> =
             keys.iter().map(|k| self.cache.get(k)).collect();
-        let missing: Vec<(usize, String, Reading)> = results
+        let missing: Vec<(usize, Arc<String>, Reading)> = results
             .iter()
             .enumerate()
             .filter(|(_, r)| r.is_none())
-            .map(|(i, _)| (i, texts[i].0.to_owned(), texts[i].1))
+            .map(|(i, _)| (i, texts[i].0.clone(), texts[i].1))
             .collect();
         if !missing.is_empty() {
             let pipeline = self.pipeline.clone();

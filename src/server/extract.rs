@@ -15,6 +15,8 @@
 //! string values can carry a placeholder; a key, a number or the model name the upstream must see
 //! verbatim, so a masked value there keeps the request on premise.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::detect::Reading;
@@ -226,7 +228,8 @@ pub struct Leaf {
 pub struct ScanUnit {
     /// A JSON pointer naming what the unit covers (`/messages/3`, `/tools`, ``).
     pub source: String,
-    pub text: String,
+    /// Shared with the detection task (no copy of a 10 MB prompt per scan).
+    pub text: Arc<String>,
     pub leaves: Vec<Leaf>,
     /// Numbers and the model name are read verbatim (no NER: it guesses on lone numbers).
     pub reading: Reading,
@@ -247,7 +250,7 @@ pub fn extract(body: &Value) -> Extracted {
     let mut out = Extracted::default();
     let mut rest = UnitBuilder::new(String::new());
     let mut verbatim = UnitBuilder::new(VERBATIM_SOURCE.to_owned());
-    verbatim.unit.reading = Reading::Verbatim;
+    verbatim.reading = Reading::Verbatim;
     let mut walker = Walker {
         verbatim: &mut verbatim,
         unscannable: &mut out.unscannable,
@@ -289,19 +292,20 @@ pub fn extract(body: &Value) -> Extracted {
 }
 
 struct UnitBuilder {
-    unit: ScanUnit,
+    source: String,
+    reading: Reading,
+    text: String,
+    leaves: Vec<Leaf>,
     chars: usize,
 }
 
 impl UnitBuilder {
     fn new(source: String) -> Self {
         UnitBuilder {
-            unit: ScanUnit {
-                source,
-                text: String::new(),
-                leaves: Vec::new(),
-                reading: Reading::Prose,
-            },
+            source,
+            reading: Reading::Prose,
+            text: String::new(),
+            leaves: Vec::new(),
             chars: 0,
         }
     }
@@ -310,23 +314,28 @@ impl UnitBuilder {
         if text.is_empty() {
             return;
         }
-        if !self.unit.leaves.is_empty() {
-            self.unit.text.push_str(SEPARATOR);
+        if !self.leaves.is_empty() {
+            self.text.push_str(SEPARATOR);
             self.chars += SEPARATOR.len();
         }
         let chars = text.chars().count();
-        self.unit.leaves.push(Leaf {
+        self.leaves.push(Leaf {
             pointer,
             kind,
             start: self.chars,
             chars,
         });
-        self.unit.text.push_str(text);
+        self.text.push_str(text);
         self.chars += chars;
     }
 
     fn finish(self) -> ScanUnit {
-        self.unit
+        ScanUnit {
+            source: self.source,
+            text: Arc::new(self.text),
+            leaves: self.leaves,
+            reading: self.reading,
+        }
     }
 }
 
@@ -416,7 +425,7 @@ mod tests {
     fn all_text(ex: &Extracted) -> String {
         ex.units
             .iter()
-            .map(|u| u.text.clone())
+            .map(|u| u.text.to_string())
             .collect::<Vec<_>>()
             .join("|")
     }
@@ -471,7 +480,7 @@ mod tests {
         assert_eq!(ex.units.len(), 7);
         let verbatim = ex.units.last().unwrap();
         assert_eq!(verbatim.reading, Reading::Verbatim);
-        assert_eq!(verbatim.text, "gpt-4o\n\n0.2");
+        assert_eq!(&*verbatim.text, "gpt-4o\n\n0.2");
     }
 
     #[test]

@@ -67,33 +67,46 @@ impl Gateway {
         }
     }
 
-    /// Parses, scans and decides. Errors are 4xx answers (nothing was forwarded).
-    pub async fn judge(&self, client: &Client, body: &[u8]) -> Result<Judged, ApiError> {
-        if std::str::from_utf8(body).is_err() {
+    /// Parses, scans and decides (taking the body, so that it is freed once parsed). Errors
+    /// are 4xx answers (nothing was forwarded).
+    pub async fn judge(&self, client: &Client, body: bytes::Bytes) -> Result<Judged, ApiError> {
+        if std::str::from_utf8(&body).is_err() {
             return Err(ApiError::bad_request(
                 "the request body is not valid UTF-8",
                 None,
             ));
         }
-        let request = parse_request(body).map_err(|e| ApiError {
+        let request = parse_request(&body).map_err(|e| ApiError {
             body: e.to_error_body(),
             ..ApiError::bad_request("", None)
         })?;
+        // A 10 MB prompt is held once as the parsed request, once as its scan units, and
+        // briefly as the JSON value they are cut from: the raw body is not kept as well.
+        drop(body);
         self.limits.check(&request)?;
         if request.n.is_some_and(|n| n != 1) {
             return Err(ApiError::bad_request("only n = 1 is supported", Some("n")));
         }
-        // What is scanned is exactly what would be forwarded: the request as sluice re-serializes it.
-        let forwarded = serde_json::to_value(&request)
-            .map_err(|_| ApiError::bad_request("the request cannot be re-encoded", None))?;
+        // What is scanned is exactly what would be forwarded: the request as sluice re-serializes
+        // it. The request is turned into that JSON and back (its strings move, not copy), so a
+        // 10 MB prompt is held twice at most: as the request and as its scan units.
+        let re_encoding = || ApiError::bad_request("the request cannot be re-encoded", None);
+        let forwarded = serde_json::to_value(&request).map_err(|_| re_encoding())?;
+        drop(request);
         let extracted = extract(&forwarded);
+        let request: ChatCompletionRequest =
+            serde_json::from_value(forwarded).map_err(|_| re_encoding())?;
         let started = Instant::now();
         let seams = seams(&extracted.units);
-        let texts: Vec<(&str, Reading)> = extracted
+        let texts: Vec<(Arc<String>, Reading)> = extracted
             .units
             .iter()
-            .map(|u| (u.text.as_str(), u.reading))
-            .chain(seams.iter().map(|s| (s.text.as_str(), Reading::Verbatim)))
+            .map(|u| (u.text.clone(), u.reading))
+            .chain(
+                seams
+                    .iter()
+                    .map(|s| (Arc::new(s.text.clone()), Reading::Verbatim)),
+            )
             .collect();
         let entities = match self.detection.scan(&texts).await {
             Ok(mut per_unit) => {

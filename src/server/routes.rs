@@ -97,18 +97,15 @@ async fn scan(
 ) -> Result<HttpResponse, ApiError> {
     let client = authenticate(&gateway.clients, header(&req))?;
     let body = read_body(&req, payload, &gateway.limits).await?;
-    let chat_body;
     let text = serde_json::from_slice::<ScanText>(&body).ok();
     let text_input = text.is_some();
-    let body: &[u8] = match text {
-        Some(t) => {
-            chat_body = serde_json::to_vec(&serde_json::json!({
-                "model": "scan", "messages": [{"role": "user", "content": t.text}]
-            }))
-            .map_err(|_| ApiError::bad_request("the text cannot be encoded", Some("text")))?;
-            &chat_body
-        }
-        None => &body,
+    let body = match text {
+        Some(t) => serde_json::to_vec(&serde_json::json!({
+            "model": "scan", "messages": [{"role": "user", "content": t.text}]
+        }))
+        .map_err(|_| ApiError::bad_request("the text cannot be encoded", Some("text")))?
+        .into(),
+        None => body,
     };
     let judged = gateway.judge(client, body).await?;
     let d = &judged.decision;

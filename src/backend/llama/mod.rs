@@ -165,11 +165,19 @@ impl EmbeddedLlama {
         let format = json::output_format(&request)?;
         let mut params = self.params(&request)?;
         params.json = matches!(format, OutputFormat::Json { .. });
-        let turns = prompt::render_turns(&request, &format)?;
         let context = self.slots.context_size();
-        // Tokenizing a 10 MB conversation takes a core for minutes; its size alone tells it
-        // cannot fit.
-        let bytes: usize = turns.iter().map(|turn| turn.content.len()).sum();
+        // Rendering and tokenizing a 10 MB conversation takes a core for minutes and a copy of
+        // it; the size of its texts alone tells it cannot fit.
+        let bytes: usize = request
+            .messages
+            .iter()
+            .flat_map(|message| {
+                let content = message.content.iter().flat_map(|c| c.text_parts());
+                let calls = message.tool_calls.iter().flatten();
+                content.chain(calls.map(|call| call.function.arguments.as_str()))
+            })
+            .map(str::len)
+            .sum();
         let fewest_tokens = bytes / self.longest_token_bytes;
         if fewest_tokens >= context {
             return Err(BackendError::BadRequest {
@@ -180,6 +188,7 @@ impl EmbeddedLlama {
                 param: Some("messages".to_owned()),
             });
         }
+        let turns = prompt::render_turns(&request, &format)?;
         let model = Arc::clone(&self.model);
         let template = self.template.clone();
         let prompt =
