@@ -271,6 +271,59 @@ mod tests {
     }
 
     #[test]
+    fn a_value_in_a_tool_call_id_gets_one_placeholder_in_both_fields() {
+        let id = "call_jane@example.com";
+        let body = serde_json::json!({"model": "m", "messages": [
+            {"role": "assistant", "tool_calls": [{"id": id, "type": "function",
+                "function": {"name": "mail", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": id, "content": "sent"}
+        ]});
+        let (_, redacted) = redact(&body, &[("EMAIL_ADDRESS", "jane@example.com")]);
+        let v = serde_json::to_value(&redacted.request).unwrap();
+        let call_id = v["messages"][0]["tool_calls"][0]["id"].as_str().unwrap();
+        assert_eq!(call_id, "call_<EMAIL_ADDRESS_1>");
+        assert_eq!(v["messages"][1]["tool_call_id"], call_id);
+    }
+
+    #[test]
+    fn values_in_function_names_keys_and_numbers_cannot_be_masked() {
+        let hi = || serde_json::json!([{"role": "user", "content": "hi"}]);
+        for (body, value) in [
+            (
+                serde_json::json!({"model": "m", "messages": hi(),
+                    "tools": [{"type": "function", "function": {"name": "mail_JaneRoe"}}]}),
+                "JaneRoe",
+            ),
+            (
+                serde_json::json!({"model": "m", "messages": hi(), "metadata": {"Jane Roe": "vip"}}),
+                "Jane Roe",
+            ),
+            (
+                serde_json::json!({"model": "m", "messages": hi(), "seed": 4514397298150617u64}),
+                "4514397298150617",
+            ),
+            // Found in a message, the value repeats where no placeholder can go.
+            (
+                serde_json::json!({"model": "m", "messages": [{"role": "user", "content": "Jane Roe"}],
+                    "metadata": {"Jane Roe": "vip"}}),
+                "Jane Roe",
+            ),
+        ] {
+            let request = parse_request(&serde_json::to_vec(&body).unwrap()).unwrap();
+            let units = extract(&serde_json::to_value(&request).unwrap()).units;
+            let entities = detect(&units, &[("PERSON", value)]);
+            let result = redact_request(
+                &request,
+                &units,
+                &entities,
+                |_| true,
+                &PlaceholderFormat::default(),
+            );
+            assert_eq!(result.unwrap_err(), RedactError::Unmaskable, "{body}");
+        }
+    }
+
+    #[test]
     fn nothing_detected_leaves_the_request_unchanged() {
         let body = serde_json::json!({"model": "m", "messages": [{"role": "user", "content": "hello"}],
             "metadata": {"k": "v"}, "temperature": 0.5});

@@ -204,6 +204,9 @@ pub enum LeafKind {
     Number,
     /// The top-level `model`, which routing and the upstream must see verbatim.
     Model,
+    /// A function's name (in a tool definition, a tool call or `tool_choice`): OpenAI accepts
+    /// only `[a-zA-Z0-9_-]` there, so no placeholder can replace part of it.
+    FunctionName,
 }
 
 impl LeafKind {
@@ -359,7 +362,14 @@ impl Walker<'_> {
 
     fn walk(&mut self, value: &Value, pointer: &str, unit: &mut UnitBuilder) {
         match value {
-            Value::String(s) => unit.push(pointer.to_owned(), LeafKind::Text, s),
+            Value::String(s) => {
+                let kind = if is_function_name(pointer) {
+                    LeafKind::FunctionName
+                } else {
+                    LeafKind::Text
+                };
+                unit.push(pointer.to_owned(), kind, s)
+            }
             Value::Number(n) => {
                 self.verbatim
                     .push(pointer.to_owned(), LeafKind::Number, &n.to_string())
@@ -387,6 +397,19 @@ impl Walker<'_> {
     }
 }
 
+/// Whether `pointer` names a function's name: `.../function/name`, `.../function_call/name` or
+/// `/functions/N/name`.
+fn is_function_name(pointer: &str) -> bool {
+    let Some(parent) = pointer.strip_suffix("/name") else {
+        return false;
+    };
+    parent.ends_with("/function")
+        || parent.ends_with("/function_call")
+        || parent
+            .strip_prefix("/functions/")
+            .is_some_and(|i| i.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Whether `value` is one of the known values of field `key`.
 fn is_vocabulary(key: &str, value: &str) -> bool {
     VOCABULARIES
@@ -402,7 +425,7 @@ fn escape(key: &str) -> String {
 /// The text a leaf stands for in `request` (the re-serialized body the units were built from).
 pub fn leaf_text(request: &Value, leaf: &Leaf) -> Option<String> {
     match leaf.kind {
-        LeafKind::Text | LeafKind::Model => {
+        LeafKind::Text | LeafKind::Model | LeafKind::FunctionName => {
             request.pointer(&leaf.pointer)?.as_str().map(str::to_owned)
         }
         LeafKind::Number => match request.pointer(&leaf.pointer)? {
@@ -614,6 +637,8 @@ mod tests {
                 Value::String(s) => {
                     let kind = if pointer == "/model" {
                         LeafKind::Model
+                    } else if is_function_name(pointer) {
+                        LeafKind::FunctionName
                     } else {
                         LeafKind::Text
                     };
