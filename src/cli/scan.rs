@@ -172,6 +172,9 @@ fn write_text_line(
         if !e.context.is_empty() {
             write!(out, " context=[{}]", e.context.join(", "))?;
         }
+        if let Some(decoded) = e.decoded {
+            write!(out, " decoded={}", decoded.as_str())?;
+        }
     }
     writeln!(out)
 }

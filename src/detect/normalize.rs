@@ -42,6 +42,19 @@ pub enum Decoding {
     Base64,
 }
 
+impl Decoding {
+    /// The name `--explain` and the JSON output use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decoding::Unicode => "unicode",
+            Decoding::SpacedDigits => "spaced_digits",
+            Decoding::Percent => "percent",
+            Decoding::HtmlEntities => "html_entities",
+            Decoding::Base64 => "base64",
+        }
+    }
+}
+
 /// Base64 runs shorter than this are words, not encodings.
 const MIN_BASE64_CHARS: usize = 16;
 /// Decoded base64 is folded again (it may hide full-width digits or another base64 layer) this
@@ -646,6 +659,22 @@ mod tests {
         let at = n.text().find(needle).expect("needle in view");
         let (s, e, how) = n.to_original(at, at + needle.len());
         (&original[s..e], how)
+    }
+
+    #[test]
+    fn decoding_names_match_their_json() {
+        for d in [
+            Decoding::Unicode,
+            Decoding::SpacedDigits,
+            Decoding::Percent,
+            Decoding::HtmlEntities,
+            Decoding::Base64,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&d).unwrap(),
+                format!("\"{}\"", d.as_str())
+            );
+        }
     }
 
     #[test]
