@@ -310,32 +310,50 @@ async fn a_value_to_mask_where_no_placeholder_can_go_keeps_the_request_local() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_value_split_across_two_messages_is_caught_and_masked_whole() {
-    let echo = EchoUpstream::start().await;
+async fn a_value_split_across_two_messages_is_found_in_both() {
+    let upstream = MockUpstream::start().await;
     let audit = AuditDirs::new();
-    let policies = policy_dir(&["gdpr"]);
     let running = start(
-        echo_config(&echo, &audit, policies.path(), &["gdpr"]),
+        gateway_config(&Setup::with_cloud(&upstream, &audit)),
         shared_pipeline(),
     )
     .await;
-    let body = json!({"model": "gpt-4o-mini", "max_tokens": 16, "messages": [
-        {"role": "user", "content": "Please send the invoice to jane.thistle@exam"},
-        {"role": "user", "content": "ple.com before Friday."}
+    let body = json!({"model": "gpt-4o-mini", "max_tokens": 8, "messages": [
+        {"role": "user", "content": "For the form, my social security number is 362-57-"},
+        {"role": "user", "content": "6552 and nothing else."}
     ]});
-    let r = post_chat(running.addr, &body).await;
-    assert_eq!(header(&r, "x-sluice-action"), "redact");
-    let received = echo.received();
-    assert_eq!(received.len(), 1);
-    assert!(
-        !received[0].contains("jane.thistle@exam") && !received[0].contains("ple.com"),
-        "{}",
-        received[0]
-    );
-    // The answer echoes both halves back restored.
-    let answer: Value = r.json().await.unwrap();
-    let content = answer["choices"][0]["message"]["content"].as_str().unwrap();
-    assert!(content.contains("jane.thistle@exam") && content.contains("ple.com before"));
+    let r = client()
+        .post(format!("http://{}/v1/scan", running.addr))
+        .bearer_auth(CLIENT_KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let scan: Value = r.json().await.unwrap();
+    for (unit, half) in [(0, "362-57-"), (1, "6552")] {
+        let ssn = scan["units"][unit]["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["entity_type"] == "US_SSN")
+            .unwrap_or_else(|| panic!("no US_SSN fragment in message {unit}: {scan}"));
+        let text = body["messages"][unit]["content"].as_str().unwrap();
+        let (start, end) = (ssn["start"].as_u64().unwrap(), ssn["end"].as_u64().unwrap());
+        let found: String = text
+            .chars()
+            .skip(start as usize)
+            .take((end - start) as usize)
+            .collect();
+        assert_eq!(found, half);
+    }
+    assert_kept(
+        running.addr,
+        &upstream,
+        "a split SSN",
+        &body,
+        &["362-57-", "6552"],
+    )
+    .await;
     running.stop().await.unwrap();
-    echo.stop().await;
+    upstream.stop().await;
 }
