@@ -42,6 +42,15 @@ fn fail(f: &Fixture, options: &VerifyOptions) -> Failure {
     }
 }
 
+/// Index of the decision line of `request_id`.
+fn line_of(lines: &[String], request_id: &str) -> usize {
+    let needle = format!(r#"\"request_id\":\"{request_id}\""#);
+    lines
+        .iter()
+        .position(|l| l.contains(&needle))
+        .unwrap_or_else(|| panic!("no record of {request_id}"))
+}
+
 fn assert_at(failure: &Failure, file: &Path, line: u64, words: &str) {
     let loc = failure
         .location
@@ -68,7 +77,7 @@ fn one_changed_byte_in_a_body_is_located() {
     let f = build(20, 64 << 20);
     let path = f.file(1);
     let mut lines = read_lines(&path);
-    let i = find_kind(&lines, "decision", 5);
+    let i = line_of(&lines, "req-3");
     assert!(lines[i].contains("\\\"count\\\":1"));
     lines[i] = lines[i].replacen("\\\"count\\\":1", "\\\"count\\\":2", 1);
     write_lines(&path, &lines);
@@ -110,9 +119,10 @@ fn an_inserted_record_with_a_recomputed_chain_fails_at_the_next_checkpoint() {
     let f = build(30, 64 << 20);
     let path = f.file(1);
     let mut lines = read_lines(&path);
-    let forged = lines[5].replace("req-3", "req-forged");
-    lines.insert(6, forged);
-    rechain(&mut lines, 6, true);
+    let original = line_of(&lines, "req-3");
+    let forged = lines[original].replace("req-3", "req-forged");
+    lines.insert(original + 1, forged);
+    rechain(&mut lines, original + 1, true);
     write_lines(&path, &lines);
     let failure = fail(&f, &trusted(&f));
     assert!(
@@ -120,7 +130,7 @@ fn an_inserted_record_with_a_recomputed_chain_fails_at_the_next_checkpoint() {
         "the anchors file catches it first: {failure}"
     );
     fs::remove_file(f.dir.join(ANCHORS_FILE)).unwrap();
-    let checkpoint = find_kind(&lines, "checkpoint", 6);
+    let checkpoint = find_kind(&lines, "checkpoint", original + 1);
     assert_at(
         &fail(&f, &trusted(&f)),
         &path,
@@ -189,9 +199,10 @@ fn an_anchor_that_disagrees_with_the_log_is_caught() {
     fs::copy(f.dir.join(ANCHORS_FILE), &shipped).unwrap();
     let path = f.file(1);
     let mut lines = read_lines(&path);
-    lines[3] = lines[3].replace("req-1", "req-X");
-    rechain(&mut lines, 3, false);
-    let first_cp = find_kind(&lines, "checkpoint", 3);
+    let changed = line_of(&lines, "req-1");
+    lines[changed] = lines[changed].replace("req-1", "req-X");
+    rechain(&mut lines, changed, false);
+    let first_cp = find_kind(&lines, "checkpoint", changed);
     lines.truncate(first_cp);
     write_lines(&path, &lines);
     fs::remove_file(f.dir.join(ANCHORS_FILE)).unwrap();

@@ -129,6 +129,11 @@ pub struct Startup {
     pub fingerprint_key_id: String,
     pub checkpoint_every_records: u64,
     pub checkpoint_every_secs: u64,
+    /// This writer signs a checkpoint right after this record, after every
+    /// `checkpoint_every_records`-th submitted record, and right after its shutdown record, so that
+    /// `verify` can tell where a checkpoint is missing. Absent (false) in logs written before.
+    #[serde(default)]
+    pub strict_checkpoints: bool,
 }
 
 /// A writer closed the log cleanly.
