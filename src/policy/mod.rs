@@ -16,6 +16,7 @@ pub mod decide;
 pub mod diagnostic;
 pub mod diff;
 mod file;
+pub mod loosening;
 pub mod model;
 pub mod store;
 pub mod typeset;
