@@ -68,6 +68,7 @@ fn fresh_log_verifies_and_ends_with_a_signed_checkpoint() {
             version: "sha256:0123".into(),
             path: "policies/hipaa.toml".into(),
             rules: 12,
+            acknowledged_loosening: Vec::new(),
         })
         .await
         .unwrap();

@@ -1,12 +1,12 @@
 //! What triggers a policy reload: a change in the policies directory (inotify through `notify`) or
 //! SIGHUP, the traditional "re-read your configuration" signal.
 //!
-//! Editors save in bursts (a temporary file, a rename, a metadata change), so file events are
-//! debounced before reloading. A reload only swaps in files that changed and validate, so a
-//! spurious or repeated trigger is harmless.
+//! Editors save in bursts (a temporary file, a rename, a metadata change) and some write in place,
+//! so a reload waits until every changed file has settled ([`PolicyStore::reload`]); events that
+//! arrive meanwhile queue one more reload. A reload only swaps in files that changed, validate and
+//! loosen nothing unacknowledged, so a spurious or repeated trigger is harmless.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{Event, EventKind, RecursiveMode, Watcher};
@@ -15,9 +15,6 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::store::PolicyStore;
-
-/// How long to wait after a file event for the rest of an editor's save to land.
-const DEBOUNCE: Duration = Duration::from_millis(200);
 
 /// Keeps the directory watch and the SIGHUP handler alive; dropping it stops both.
 pub struct Reloader {
@@ -57,10 +54,7 @@ pub fn spawn_reloader(store: Arc<PolicyStore>) -> Result<Reloader, ReloaderError
     let task = tokio::spawn(async move {
         loop {
             tokio::select! {
-                Some(()) = changes.recv() => {
-                    tokio::time::sleep(DEBOUNCE).await;
-                    while changes.try_recv().is_ok() {}
-                }
+                Some(()) = changes.recv() => {}
                 Some(()) = hangups.recv() => {
                     tracing::info!(target: "sluice::policy", "SIGHUP: reloading policies");
                 }

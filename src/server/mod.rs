@@ -66,8 +66,11 @@ impl Running {
 /// Builds the gateway from `config` and starts listening. `pipeline` is the detection pipeline
 /// (built by the caller so that it can be shared or, in tests, replaced).
 pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Running> {
-    let policies =
-        Arc::new(PolicyStore::open(&config.policies.dir).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let policies = Arc::new(
+        PolicyStore::open(&config.policies.dir)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .with_settle(Duration::from_millis(config.policies.settle_ms)),
+    );
     let snapshot = policies.snapshot();
     snapshot
         .check_set(&config.policies.default_set)
@@ -98,6 +101,7 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
                 version: p.version.to_string(),
                 path: p.source.display().to_string(),
                 rules: p.rules.len() as u32,
+                acknowledged_loosening: Vec::new(),
             })
             .await
             .context("recording loaded policies in the audit log")?;
@@ -268,6 +272,7 @@ fn forward_policy_events(store: &Arc<PolicyStore>, audit: AuditLog) {
                     name,
                     version,
                     file,
+                    acknowledged,
                     ..
                 } => {
                     tracing::info!(target: "sluice::policy", "{event}");
@@ -281,16 +286,21 @@ fn forward_policy_events(store: &Arc<PolicyStore>, audit: AuditLog) {
                             version: version.clone(),
                             path: file.display().to_string(),
                             rules,
+                            acknowledged_loosening: acknowledged.clone(),
                         })
                         .await
                 }
-                PolicyEvent::Rejected { file, errors } => {
+                PolicyEvent::Rejected {
+                    file,
+                    errors,
+                    loosened,
+                } => {
                     tracing::error!(target: "sluice::policy", "{event}");
                     audit
-                        .append(PolicyRejected::new(
-                            file.display().to_string(),
-                            &errors.join("; "),
-                        ))
+                        .append(PolicyRejected {
+                            loosened: loosened.clone(),
+                            ..PolicyRejected::new(file.display().to_string(), &errors.join("; "))
+                        })
                         .await
                 }
             };
