@@ -309,7 +309,7 @@ async fn the_watcher_reloads_on_file_changes() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "p.toml", &policy_src("p", "local"));
     let store = Arc::new(open(dir.path()));
-    let _reloader = spawn_reloader(store.clone()).unwrap();
+    let _reloader = spawn_reloader(store.clone(), true).unwrap();
     let wait = Duration::from_secs(10);
 
     let mut events = store.subscribe();

@@ -181,7 +181,7 @@ fn a_torn_write_followed_by_the_full_file_settles_to_the_full_policy() {
 async fn the_watcher_waits_for_a_slow_write_to_settle() {
     let (dir, store) = store_with("hipaa", &shipped("hipaa"), Duration::from_millis(300));
     let store = Arc::new(store);
-    let _reloader = spawn_reloader(store.clone()).unwrap();
+    let _reloader = spawn_reloader(store.clone(), true).unwrap();
     let mut events = store.subscribe();
     let path = dir.path().join("hipaa.toml");
     let edited = edited_hipaa();

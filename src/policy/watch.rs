@@ -16,9 +16,9 @@ use tokio::task::JoinHandle;
 
 use super::store::PolicyStore;
 
-/// Keeps the directory watch and the SIGHUP handler alive; dropping it stops both.
+/// Keeps the directory watch (if any) and the SIGHUP handler alive; dropping it stops both.
 pub struct Reloader {
-    _watcher: notify::RecommendedWatcher,
+    _watcher: Option<notify::RecommendedWatcher>,
     task: JoinHandle<()>,
 }
 
@@ -36,19 +36,29 @@ pub enum ReloaderError {
     Signal(#[from] std::io::Error),
 }
 
-/// Starts reloading `store` on every change in its directory and on SIGHUP. Call from inside a
-/// tokio runtime; events go to [`PolicyStore::subscribe`]rs and the log.
-pub fn spawn_reloader(store: Arc<PolicyStore>) -> Result<Reloader, ReloaderError> {
+/// Starts reloading `store` on SIGHUP and, with `watch`, on every change in its directory. Call
+/// from inside a tokio runtime; events go to [`PolicyStore::subscribe`]rs and the log. (Without a
+/// handler, SIGHUP would terminate the process.)
+pub fn spawn_reloader(store: Arc<PolicyStore>, watch: bool) -> Result<Reloader, ReloaderError> {
     let (tx, mut changes) = mpsc::channel::<()>(1);
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<Event>| match res {
-        Ok(event) if is_policy_change(&event) => {
-            // A full channel already holds a pending reload, which will see this change too.
-            let _ = tx.try_send(());
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(target: "sluice::policy", "policy directory watch error: {e}"),
-    })?;
-    watcher.watch(store.dir(), RecursiveMode::NonRecursive)?;
+    let watcher = if watch {
+        let mut watcher =
+            notify::recommended_watcher(move |res: notify::Result<Event>| match res {
+                Ok(event) if is_policy_change(&event) => {
+                    // A full channel already holds a pending reload, which will see this change too.
+                    let _ = tx.try_send(());
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(target: "sluice::policy", "policy directory watch error: {e}")
+                }
+            })?;
+        watcher.watch(store.dir(), RecursiveMode::NonRecursive)?;
+        Some(watcher)
+    } else {
+        drop(tx);
+        None
+    };
     // Installed here, not in the task, so that SIGHUP is handled as soon as this returns.
     let mut hangups = signal(SignalKind::hangup())?;
     let task = tokio::spawn(async move {

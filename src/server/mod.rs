@@ -38,7 +38,7 @@ pub struct Running {
     handle: actix_web::dev::ServerHandle,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     gateway: web::Data<Gateway>,
-    _reloader: Option<crate::policy::Reloader>,
+    _reloader: crate::policy::Reloader,
 }
 
 impl Running {
@@ -131,14 +131,8 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
     });
 
     forward_policy_events(&policies, audit.clone());
-    let reloader = if config.policies.watch {
-        Some(
-            crate::policy::spawn_reloader(policies.clone())
-                .context("watching the policy directory")?,
-        )
-    } else {
-        None
-    };
+    let reloader = crate::policy::spawn_reloader(policies.clone(), config.policies.watch)
+        .context("reloading policies on change and on SIGHUP")?;
 
     let data = gateway.clone();
     let mut server = HttpServer::new(move || {
