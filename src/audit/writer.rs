@@ -209,7 +209,10 @@ impl Writer {
         self.stage_now(Kind::Startup, &to_json(&startup));
         self.chain.records_this_run = 0;
         let (_, checkpoint) = self.stage_checkpoint();
-        self.commit_or_rollback(saved).map_err(AuditError::Write)?;
+        if let Err(msg) = self.commit_or_rollback(saved) {
+            self.cut_failed_batch();
+            return Err(AuditError::Write(msg));
+        }
         self.write_anchors(&[checkpoint]);
         self.health.writable.store(true, Ordering::SeqCst);
         Ok(())
@@ -266,7 +269,10 @@ impl Writer {
         }
         match (shutdown, committed) {
             (Some((reply, receipt)), Ok(())) => Flow::Stop(reply, Ok(receipt)),
-            (Some((reply, _)), Err(msg)) => Flow::Stop(reply, Err(AuditError::Write(msg))),
+            (Some((reply, _)), Err(msg)) => {
+                self.cut_failed_batch();
+                Flow::Stop(reply, Err(AuditError::Write(msg)))
+            }
             (None, _) => Flow::Continue,
         }
     }
@@ -456,6 +462,15 @@ impl Writer {
             "audit log: repaired after a write failure"
         );
         Ok(())
+    }
+
+    /// Before the writer stops after a failed write: no later repair will cut what the write left,
+    /// and a startup or shutdown record left without the checkpoint that follows it would read as
+    /// a removed checkpoint. Repairing here cuts it and records the cut.
+    fn cut_failed_batch(&mut self) {
+        if let Err(e) = self.repair() {
+            tracing::error!(error = %e, "audit log: could not cut the failed write before stopping");
+        }
     }
 
     fn rotation_due(&self) -> Option<RotateReason> {
