@@ -10,7 +10,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sluice::detect::{DetectorKind, Entity};
+use sluice::policy::decide::{decide_observed, Observations, Observed};
+use sluice::policy::typeset::TypeIndex;
 use sluice::policy::{compile, spawn_reloader, Action, PolicyEvent, PolicyStore};
 use support::*;
 
@@ -34,25 +35,19 @@ fn store_with(name: &str, src: &str, settle: Duration) -> (tempfile::TempDir, Po
     (dir, store)
 }
 
-fn entity(entity_type: &str) -> Entity {
-    Entity {
-        entity_type: entity_type.into(),
-        start: 0,
-        end: 4,
-        score: 0.9,
-        detector: DetectorKind::Regex,
-        rule_id: "test".into(),
-        validated: false,
-        context: Vec::new(),
-    }
-}
-
+/// The action of the loaded `name` for entities of `types` (score 0.9, not validated).
 fn action(store: &PolicyStore, name: &str, types: &[&str]) -> Action {
-    let entities: Vec<Entity> = types.iter().map(|t| entity(t)).collect();
-    store
-        .snapshot()
-        .decide(&[name], Ok::<_, ()>(&entities[..]))
-        .action
+    let observed = types
+        .iter()
+        .map(|t| Observed {
+            entity_type: TypeIndex::of(t).unwrap(),
+            score: 0.9,
+            validated: false,
+        })
+        .collect();
+    let snapshot = store.snapshot();
+    let policy = snapshot.get(name).unwrap();
+    decide_observed([&**policy], &Observations::from_observed(observed)).action
 }
 
 fn version(store: &PolicyStore, name: &str) -> String {
