@@ -87,6 +87,9 @@ pub struct PoliciesConfig {
     pub default_set: Vec<String>,
     /// Reload policy files when they change (SIGHUP always reloads).
     pub watch: bool,
+    /// How long a changed policy file must stay unchanged (size, modification time, contents)
+    /// before a reload reads it, so that a file still being written is never loaded half-way.
+    pub settle_ms: u64,
 }
 
 impl Default for PoliciesConfig {
@@ -95,6 +98,7 @@ impl Default for PoliciesConfig {
             dir: PathBuf::from("policies"),
             default_set: vec!["hipaa".into(), "soc2".into()],
             watch: true,
+            settle_ms: crate::policy::store::DEFAULT_SETTLE.as_millis() as u64,
         }
     }
 }

@@ -26,6 +26,26 @@ fn trusted(f: &Fixture) -> VerifyOptions {
     }
 }
 
+/// The longest run of submitted records with no checkpoint between them, and whether every
+/// startup and shutdown record is followed by a checkpoint.
+fn cadence_of(recs: &[StoredRecord]) -> (u64, bool) {
+    let mut longest = 0;
+    let mut run = 0;
+    for r in recs {
+        if r.kind == Kind::Checkpoint {
+            run = 0;
+        } else if r.kind.is_submitted() {
+            run += 1;
+            longest = longest.max(run);
+        }
+    }
+    let sealed = recs
+        .windows(2)
+        .filter(|w| matches!(w[0].kind, Kind::Startup | Kind::Shutdown))
+        .all(|w| w[1].kind == Kind::Checkpoint);
+    (longest, sealed)
+}
+
 fn records(path: &std::path::Path) -> Vec<StoredRecord> {
     read_lines(path)
         .iter()
@@ -48,6 +68,7 @@ fn fresh_log_verifies_and_ends_with_a_signed_checkpoint() {
             version: "sha256:0123".into(),
             path: "policies/hipaa.toml".into(),
             rules: 12,
+            acknowledged_loosening: Vec::new(),
         })
         .await
         .unwrap();
@@ -65,16 +86,18 @@ fn fresh_log_verifies_and_ends_with_a_signed_checkpoint() {
     let recs = records(&f.file(1));
     let kinds: Vec<Kind> = recs.iter().map(|r| r.kind).collect();
     assert_eq!(
-        kinds[..4],
+        kinds[..5],
         [
             Kind::Genesis,
             Kind::Startup,
+            Kind::Checkpoint,
             Kind::PolicyLoaded,
             Kind::PolicyRejected
         ]
     );
     assert_eq!(kinds[kinds.len() - 2..], [Kind::Shutdown, Kind::Checkpoint]);
-    for (receipt, record) in receipts.iter().zip(&recs[4..9]) {
+    assert_eq!(receipts.len(), 5);
+    for (receipt, record) in receipts.iter().zip(&recs[5..10]) {
         assert_eq!((receipt.seq, receipt.hash), (record.seq, record.hash));
     }
     let summary = verify_log(&f.dir, &trusted(&f)).unwrap();
@@ -84,15 +107,19 @@ fn fresh_log_verifies_and_ends_with_a_signed_checkpoint() {
         "the final checkpoint covers everything before it"
     );
     assert!(summary.keys_trusted);
-    assert_eq!(summary.local_anchors_checked, 1);
+    assert_eq!(
+        summary.local_anchors_checked, 2,
+        "the startup checkpoint and the final one"
+    );
     let Body::Checkpoint(cp) = Body::parse(Kind::Checkpoint, &recs.last().unwrap().body).unwrap()
     else {
         panic!("last record is not a checkpoint")
     };
     assert_eq!(cp.seq, recs.len() as u64 - 2);
     let anchors = read_lines(&f.dir.join(ANCHORS_FILE));
+    assert_eq!(anchors.len(), 2);
     assert_eq!(
-        serde_json::from_str::<sluice::audit::Checkpoint>(&anchors[0]).unwrap(),
+        serde_json::from_str::<sluice::audit::Checkpoint>(&anchors[1]).unwrap(),
         cp
     );
 
@@ -227,6 +254,11 @@ fn concurrent_submitters_get_a_gap_free_chain() {
         })
         .collect();
     assert_eq!(request_ids.len(), TASKS * EACH);
+    assert_eq!(
+        cadence_of(&recs),
+        (500, true),
+        "a checkpoint after every 500 submitted records, even inside a batch"
+    );
     let summary = verify_log(&f.dir, &trusted(&f)).unwrap();
     assert!(summary.checkpoints >= (TASKS * EACH / 500) as u64);
 }
@@ -248,6 +280,7 @@ fn checkpoints_are_signed_after_n_records_and_after_t_seconds() {
             .count()
     };
     assert!(count(Kind::Checkpoint) >= 2, "checkpoints every 10 records");
+    assert_eq!(cadence_of(&records(&f.file(1))), (10, true));
     append_decisions(&log, 1, "t");
     let before = count(Kind::Checkpoint);
     let deadline = Instant::now() + Duration::from_secs(5);

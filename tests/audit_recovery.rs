@@ -1,6 +1,7 @@
 //! Crash safety: a torn last line is cut at the next start and recorded, a file left empty by a
-//! crash during rotation is removed, a damaged complete record is refused rather than cut, and a
-//! writer whose handles are dropped without shutdown releases the lock.
+//! crash during rotation is removed, a damaged complete record is refused rather than cut, a torn
+//! line of the anchors file is cut rather than left as garbage, and a writer whose handles are
+//! dropped without shutdown releases the lock.
 
 mod audit_support;
 
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 use audit_support::*;
 use sha2::{Digest, Sha256};
 use sluice::audit::body::{Body, RecoveryCause};
+use sluice::audit::files::ANCHORS_FILE;
 use sluice::audit::keys::load_verifying_key;
 use sluice::audit::record::StoredRecord;
 use sluice::audit::verify::{verify_log, VerifyOptions};
@@ -145,4 +147,40 @@ fn dropping_every_handle_stops_the_writer_and_frees_the_lock() {
     let log = reopen(&config);
     shutdown(&log);
     verify_log(&f.dir, &trusted(&f)).unwrap();
+}
+
+#[test]
+fn a_torn_anchors_line_is_cut_at_the_next_start() {
+    let f = Fixture::new();
+    let config = crashed_log(&f, 5);
+    let anchors = f.dir.join(ANCHORS_FILE);
+    let whole = read_lines(&anchors);
+    let torn = &whole[0].as_bytes()[..40];
+    OpenOptions::new()
+        .append(true)
+        .open(&anchors)
+        .unwrap()
+        .write_all(torn)
+        .unwrap();
+    let summary = verify_log(&f.dir, &trusted(&f)).unwrap();
+    assert!(
+        summary
+            .warnings
+            .iter()
+            .any(|w| w.contains("incomplete last line") && w.contains(ANCHORS_FILE)),
+        "while the log is open, a torn anchors line is a warning: {summary}"
+    );
+
+    let log = reopen(&config);
+    shutdown(&log);
+    let lines = read_lines(&anchors);
+    assert_eq!(lines[..whole.len()], whole[..], "whole lines are kept");
+    assert!(
+        lines[whole.len()..]
+            .iter()
+            .all(|l| serde_json::from_str::<sluice::audit::Checkpoint>(l).is_ok()),
+        "the torn bytes are gone: {lines:?}"
+    );
+    let summary = verify_log(&f.dir, &trusted(&f)).unwrap();
+    assert_eq!(summary.local_anchors_checked, lines.len());
 }

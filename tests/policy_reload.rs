@@ -1,6 +1,6 @@
 //! The policy store: start-up validation, hot reload (valid swap, invalid rejected and the old
 //! version kept, removal, renames), in-flight snapshots, concurrent readers during swaps, client
-//! policy sets, and the directory watcher.
+//! policy sets, and the directory watcher. Torn writes and loosening are in policy_torn_write.rs.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -16,6 +16,17 @@ fn policy_src(name: &str, person_action: &str) -> String {
          [[rule]]\nid = \"person\"\nmatch = [\"PERSON\"]\naction = \"{person_action}\"\nreason = \"names are {person_action}\"\n\
          [[test]]\nentities = [\"PERSON\"]\nexpect = \"{person_action}\"\n"
     )
+}
+
+/// `src` with an `acknowledge_loosening` list naming `names`.
+fn acknowledging(src: &str, names: &[&str]) -> String {
+    let list: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    format!("acknowledge_loosening = [{}]\n{src}", list.join(", "))
+}
+
+/// Files here are replaced whole (rename), so a reload need not wait for them to settle.
+fn open(dir: &Path) -> PolicyStore {
+    PolicyStore::open(dir).unwrap().with_settle(Duration::ZERO)
 }
 
 fn person() -> Vec<Entity> {
@@ -94,7 +105,7 @@ fn open_rejects_empty_dirs_misnamed_files_and_missing_dirs() {
 fn valid_change_is_swapped_in_and_in_flight_snapshots_keep_the_old_version() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "p.toml", &policy_src("p", "local"));
-    let store = PolicyStore::open(dir.path()).unwrap();
+    let store = open(dir.path());
     let mut events = store.subscribe();
     let old_version = version_of(&store, "p");
     let in_flight = store.snapshot();
@@ -110,6 +121,7 @@ fn valid_change_is_swapped_in_and_in_flight_snapshots_keep_the_old_version() {
             version: new_version.clone(),
             file: dir.path().join("p.toml"),
             previous: Some(old_version.clone()),
+            acknowledged: vec![],
         }]
     );
     assert_eq!(events.try_recv().unwrap(), got[0]);
@@ -131,15 +143,20 @@ fn valid_change_is_swapped_in_and_in_flight_snapshots_keep_the_old_version() {
 fn invalid_change_is_rejected_and_the_old_version_stays() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "p.toml", &policy_src("p", "local"));
-    let store = PolicyStore::open(dir.path()).unwrap();
+    let store = open(dir.path());
     let version = version_of(&store, "p");
 
     write(dir.path(), "p.toml", &policy_src("p", "alow"));
     let got = store.reload();
     assert_eq!(got.len(), 1);
     match &got[0] {
-        PolicyEvent::Rejected { file, errors } => {
+        PolicyEvent::Rejected {
+            file,
+            errors,
+            loosened,
+        } => {
             assert_eq!(file, &dir.path().join("p.toml"));
+            assert!(loosened.is_empty(), "{loosened:?}");
             assert!(
                 errors[0].contains(
                     "p.toml:7:10: error: `action`: unknown action `alow` (did you mean `allow`?)"
@@ -163,9 +180,15 @@ fn invalid_change_is_rejected_and_the_old_version_stays() {
     ));
     assert_eq!(action_of(&store, "p"), Action::Local);
 
-    // Fixing the file loads it.
-    write(dir.path(), "p.toml", &policy_src("p", "allow"));
-    assert!(matches!(&store.reload()[..], [PolicyEvent::Loaded { .. }]));
+    // Fixing the file loads it (saying that `allow` is meant to loosen the rule).
+    write(
+        dir.path(),
+        "p.toml",
+        &acknowledging(&policy_src("p", "allow"), &["person"]),
+    );
+    assert!(
+        matches!(&store.reload()[..], [PolicyEvent::Loaded { acknowledged, .. }] if acknowledged == &["person"])
+    );
     assert_eq!(action_of(&store, "p"), Action::Allow);
 }
 
@@ -173,7 +196,7 @@ fn invalid_change_is_rejected_and_the_old_version_stays() {
 fn new_removed_and_renamed_files() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "p.toml", &policy_src("p", "local"));
-    let store = PolicyStore::open(dir.path()).unwrap();
+    let store = open(dir.path());
 
     write(dir.path(), "q.toml", &policy_src("q", "redact"));
     assert!(
@@ -207,7 +230,7 @@ fn client_policy_sets_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "hipaa.toml", &policy_src("hipaa", "local"));
     write(dir.path(), "soc2.toml", &policy_src("soc2", "block"));
-    let store = PolicyStore::open(dir.path()).unwrap();
+    let store = open(dir.path());
     let snap = store.snapshot();
     assert!(snap.check_set(&["hipaa", "soc2"]).is_ok());
     let err = snap.check_set(&["hipaa", "hipa"]).unwrap_err();
@@ -227,10 +250,11 @@ fn client_policy_sets_are_checked() {
 #[test]
 fn concurrent_readers_see_a_whole_old_or_new_version() {
     let dir = tempfile::tempdir().unwrap();
-    let a = policy_src("p", "local");
+    // Going back from `block` to `local` loosens the rule: `a` says it means to.
+    let a = acknowledging(&policy_src("p", "local"), &["person"]);
     let b = policy_src("p", "block");
     write(dir.path(), "p.toml", &a);
-    let store = Arc::new(PolicyStore::open(dir.path()).unwrap());
+    let store = Arc::new(open(dir.path()));
     let version_a = version_of(&store, "p");
     write(dir.path(), "p.toml", &b);
     store.reload();
@@ -285,8 +309,8 @@ fn concurrent_readers_see_a_whole_old_or_new_version() {
 async fn the_watcher_reloads_on_file_changes() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "p.toml", &policy_src("p", "local"));
-    let store = Arc::new(PolicyStore::open(dir.path()).unwrap());
-    let _reloader = spawn_reloader(store.clone()).unwrap();
+    let store = Arc::new(open(dir.path()));
+    let _reloader = spawn_reloader(store.clone(), true).unwrap();
     let wait = Duration::from_secs(10);
 
     let mut events = store.subscribe();

@@ -68,14 +68,22 @@ pub struct PolicyLoaded {
     pub version: String,
     pub path: String,
     pub rules: u32,
+    /// What this version loosens relative to the one it replaced, as its
+    /// `acknowledge_loosening` allows (rule ids, `default`, `on_detector_error`, `test:<name>`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acknowledged_loosening: Vec<String>,
 }
 
-/// A policy file failed validation and was not loaded (the previous version stays in force).
+/// A policy file failed validation, or would have loosened the loaded version without saying so,
+/// and was not loaded (the previous version stays in force).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyRejected {
     pub path: String,
     /// The validation error (file:line:column and message), at most [`MAX_ERROR_CHARS`] chars.
     pub error: String,
+    /// When refused for loosening: what it would have loosened unacknowledged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loosened: Vec<String>,
 }
 
 /// Validation errors longer than this are cut, keeping records small.
@@ -86,6 +94,7 @@ impl PolicyRejected {
         PolicyRejected {
             path: path.into(),
             error: error.chars().take(MAX_ERROR_CHARS).collect(),
+            loosened: Vec::new(),
         }
     }
 }
@@ -129,6 +138,11 @@ pub struct Startup {
     pub fingerprint_key_id: String,
     pub checkpoint_every_records: u64,
     pub checkpoint_every_secs: u64,
+    /// This writer signs a checkpoint right after this record, after every
+    /// `checkpoint_every_records`-th submitted record, and right after its shutdown record, so that
+    /// `verify` can tell where a checkpoint is missing. Absent (false) in logs written before.
+    #[serde(default)]
+    pub strict_checkpoints: bool,
 }
 
 /// A writer closed the log cleanly.

@@ -24,7 +24,8 @@ pub struct AuditConfig {
     pub rotate_bytes: u64,
     /// Also start a new file at the first batch of each UTC day.
     pub rotate_daily: bool,
-    /// Sign a checkpoint after this many records...
+    /// Sign a checkpoint as soon as this many submitted records (decisions, outcomes, policy
+    /// events) are unsigned...
     pub checkpoint_every_records: u64,
     /// ...or this many seconds after the first unsigned record, whichever comes first.
     pub checkpoint_every_secs: u64,

@@ -7,6 +7,7 @@
 //! documented in audit/README.md so that a reviewer can verify a log without sluice.
 
 pub mod body;
+mod cadence;
 pub mod chain;
 pub mod checkpoint;
 pub mod clock;

@@ -47,6 +47,15 @@ impl Kind {
         Kind::Recovered,
     ];
 
+    /// True for the records the gateway submits (an [`crate::audit::Event`]), as opposed to those
+    /// the log writes itself. The checkpoint cadence counts these, in the writer and in `verify`.
+    pub fn is_submitted(self) -> bool {
+        matches!(
+            self,
+            Kind::Decision | Kind::Outcome | Kind::PolicyLoaded | Kind::PolicyRejected
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Genesis => "genesis",

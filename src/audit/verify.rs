@@ -6,9 +6,10 @@
 //! are well formed. Across files: the numbering has no gap and each file after the first starts
 //! with a `rotated` record naming the previous file and its last hash. Every checkpoint must cover
 //! the record just before it and carry a valid signature (under `--pubkey` keys if given, else under
-//! the key the log's own startup records declare). Every anchor (the log's own anchors file and any
-//! `--anchor` file held elsewhere) must match the record it names, and the log must reach it: a log
-//! that ends before an anchor's `seq` was truncated.
+//! the key the log's own startup records declare), and checkpoints must be where the log says they
+//! are ([`super::cadence`]). Every anchor (the log's own anchors file and any `--anchor` file held
+//! elsewhere) must be a checkpoint that the log holds, right after the record it names: a log that
+//! ends before it was truncated. A line of an anchors file that is not a checkpoint fails.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::VerifyingKey;
 
 use super::body::Body;
+use super::cadence::Cadence;
 use super::chain::ChainHash;
 use super::checkpoint::Checkpoint;
 use super::files::{list_log_files, log_file_name, ANCHORS_FILE};
@@ -84,6 +86,8 @@ pub struct Summary {
     pub last_checkpoint: Option<CheckpointSeen>,
     /// Records after the last checkpoint record (not yet covered by a signature).
     pub unsigned_tail: u64,
+    /// When the log is open under a writer with strict checkpoints: its checkpoint interval.
+    pub open_strict_every: Option<u64>,
     /// Signatures were checked against `--pubkey` keys, not keys the log declares itself.
     pub keys_trusted: bool,
     pub local_anchors_checked: usize,
@@ -119,9 +123,15 @@ impl fmt::Display for Summary {
             None => writeln!(f, "checkpoints: none yet (nothing is signed)")?,
         }
         if self.unsigned_tail > 0 {
+            let bound = match self.open_strict_every {
+                Some(every) => format!(
+                    "the log is open, and its writer signs after at most {every} submitted records"
+                ),
+                None => "the log is open".into(),
+            };
             writeln!(
                 f,
-                "unsigned: {} record(s) after the last checkpoint (normal while the log is open; their removal is caught only against a later --anchor)",
+                "unsigned: {} record(s) after the last checkpoint ({bound}; their removal is caught only against a later --anchor)",
                 self.unsigned_tail
             )?;
         }
@@ -138,8 +148,40 @@ impl fmt::Display for Summary {
 }
 
 /// Reads checkpoints from a file: one JSON checkpoint a line (an anchors file), or checkpoint
-/// records copied from the log.
+/// records copied from the log. Every line must be one; so must the last, which must be whole.
 pub fn load_anchor_file(path: &Path, external: bool) -> Result<Vec<Anchor>, Failure> {
+    let read = read_anchor_file(path, external)?;
+    match read.torn {
+        Some(torn) => Err(torn.failure("a copy held elsewhere must hold whole lines")),
+        None => Ok(read.anchors),
+    }
+}
+
+/// An anchors file's checkpoints, and its incomplete last line if it has one.
+struct AnchorFile {
+    anchors: Vec<Anchor>,
+    torn: Option<TornLine>,
+}
+
+struct TornLine {
+    location: Location,
+    bytes: usize,
+}
+
+impl TornLine {
+    fn failure(&self, why: &str) -> Failure {
+        Failure {
+            location: Some(self.location.clone()),
+            seq: None,
+            message: format!(
+                "incomplete last line ({} bytes): a checkpoint copy was cut short, and {why}",
+                self.bytes
+            ),
+        }
+    }
+}
+
+fn read_anchor_file(path: &Path, external: bool) -> Result<AnchorFile, Failure> {
     let fail = |line: Option<u64>, message: String| Failure {
         location: line.map(|line| Location {
             file: path.to_path_buf(),
@@ -154,10 +196,20 @@ pub fn load_anchor_file(path: &Path, external: bool) -> Result<Vec<Anchor>, Fail
     };
     let mut reader = LineReader::open(path).map_err(|e| fail(None, e.to_string()))?;
     let mut anchors = Vec::new();
+    let mut torn = None;
     while let Some((number, line)) = reader.next_line().map_err(|e| fail(None, e.to_string()))? {
         let bytes = match line {
             Line::Complete(bytes) => bytes,
-            Line::Torn(_) => break,
+            Line::Torn(bytes) => {
+                torn = Some(TornLine {
+                    location: Location {
+                        file: path.to_path_buf(),
+                        line: number,
+                    },
+                    bytes,
+                });
+                break;
+            }
             Line::TooLong => return Err(fail(Some(number), "line too long".into())),
         };
         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -170,7 +222,7 @@ pub fn load_anchor_file(path: &Path, external: bool) -> Result<Vec<Anchor>, Fail
             external,
         });
     }
-    Ok(anchors)
+    Ok(AnchorFile { anchors, torn })
 }
 
 fn parse_anchor_line(bytes: &[u8]) -> Result<Checkpoint, String> {
@@ -199,13 +251,11 @@ pub fn verify_log_with(
 ) -> Result<Summary, Failure> {
     let mut verifier = Verifier::new(options);
     let local_anchors = dir.join(ANCHORS_FILE);
+    let mut local_torn = None;
     if local_anchors.exists() {
-        match load_anchor_file(&local_anchors, false) {
-            Ok(anchors) => verifier.add_anchors(anchors),
-            Err(e) => verifier
-                .warnings
-                .push(format!("{e} (the log's own anchors file is not used)")),
-        }
+        let read = read_anchor_file(&local_anchors, false)?;
+        verifier.add_anchors(read.anchors);
+        local_torn = read.torn;
     }
     verifier.add_anchors(options.anchors.clone());
     let files = list_log_files(dir).map_err(|e| Failure {
@@ -275,9 +325,12 @@ pub fn verify_log_with(
                     )?;
                     visit(&location, &record);
                 }
-                Line::Torn(len) if is_last_file => verifier.warnings.push(format!(
-                    "{location}: incomplete last line ({len} bytes) ignored: a write in progress or a crash (the writer cuts it when it next starts)"
-                )),
+                Line::Torn(len) if is_last_file => {
+                    verifier.torn_tail = true;
+                    verifier.warnings.push(format!(
+                        "{location}: incomplete last line ({len} bytes) ignored: a write in progress or a crash (the writer cuts it when it next starts)"
+                    ))
+                }
                 Line::Torn(len) => {
                     return Err(Failure {
                         location: Some(location),
@@ -309,7 +362,7 @@ pub fn verify_log_with(
         }
         previous_name = Some(name);
     }
-    verifier.finish(dir, files.len())
+    verifier.finish(dir, files.len(), local_torn)
 }
 
 struct Verifier {
@@ -324,6 +377,9 @@ struct Verifier {
     anchors: Vec<Anchor>,
     anchors_by_seq: BTreeMap<u64, Vec<usize>>,
     last_location: Option<Location>,
+    cadence: Cadence,
+    /// The last file's last line is incomplete.
+    torn_tail: bool,
     warnings: Vec<String>,
 }
 
@@ -345,6 +401,8 @@ impl Verifier {
             anchors: Vec::new(),
             anchors_by_seq: BTreeMap::new(),
             last_location: None,
+            cadence: Cadence::default(),
+            torn_tail: false,
             warnings: Vec::new(),
         }
     }
@@ -476,6 +534,8 @@ impl Verifier {
             }
             _ => {}
         }
+        self.check_anchored_checkpoint(&record, &body)
+            .map_err(&fail)?;
         if let Some(indexes) = self.anchors_by_seq.get(&seq) {
             for &i in indexes {
                 let anchor = &self.anchors[i];
@@ -498,11 +558,31 @@ impl Verifier {
                 }
             }
         }
+        self.cadence.record(record.kind, &body, seq, location)?;
         self.head = record.hash;
         self.next_seq += 1;
         self.records += 1;
         self.last_location = Some(location.clone());
         Ok(record)
+    }
+
+    /// An anchor is a copy of a checkpoint record: the record after the one it covers must be
+    /// that very checkpoint.
+    fn check_anchored_checkpoint(&self, record: &StoredRecord, body: &Body) -> Result<(), String> {
+        let Some(covered) = record.seq.checked_sub(1) else {
+            return Ok(());
+        };
+        for &i in self.anchors_by_seq.get(&covered).into_iter().flatten() {
+            let anchor = &self.anchors[i];
+            let held = matches!(body, Body::Checkpoint(c) if *c == anchor.checkpoint);
+            if !held {
+                return Err(format!(
+                    "anchor {} (signed at {}) is the checkpoint covering seq {covered}, but this {} record is not that checkpoint: the log holds no such checkpoint (it was removed or replaced)",
+                    anchor.source, anchor.checkpoint.time, record.kind
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn check_log_id(&self, log_id: &str) -> Result<(), String> {
@@ -574,7 +654,12 @@ impl Verifier {
         Ok(())
     }
 
-    fn finish(mut self, dir: &Path, files: usize) -> Result<Summary, Failure> {
+    fn finish(
+        mut self,
+        dir: &Path,
+        files: usize,
+        local_torn: Option<TornLine>,
+    ) -> Result<Summary, Failure> {
         let Some(last_location) = self.last_location.clone() else {
             return Err(Failure {
                 location: None,
@@ -607,6 +692,12 @@ impl Verifier {
                     anchor.checkpoint.seq - last_seq
                 )));
             }
+            if anchor.checkpoint.seq == last_seq {
+                return Err(fail(format!(
+                    "the log ends at seq {last_seq}, but anchor {} (signed at {}) is the checkpoint that followed it: the log holds no such checkpoint (it was removed from the end)",
+                    anchor.source, anchor.checkpoint.time
+                )));
+            }
             let key = self
                 .key_for(&anchor.checkpoint.key_id)
                 .map_err(|e| fail(format!("anchor {}: {e}", anchor.source)))?;
@@ -620,6 +711,19 @@ impl Verifier {
                 local += 1;
             }
         }
+        let cadence = self.cadence.finish(self.torn_tail)?;
+        if let Some(torn) = local_torn {
+            if cadence.closed {
+                return Err(torn.failure(
+                    "the log was shut down cleanly, so no copy was being written: the file was cut",
+                ));
+            }
+            self.warnings.push(format!(
+                "{}: incomplete last line ({} bytes) of the anchors file ignored: a write in progress or a crash (the writer cuts it when it next starts)",
+                torn.location, torn.bytes
+            ));
+        }
+        self.warnings.extend(cadence.warnings);
         let unsigned_tail = match &self.last_checkpoint {
             Some(seen) => last_seq - seen.record_seq,
             None => self.records,
@@ -638,6 +742,7 @@ impl Verifier {
             checkpoints: self.checkpoints,
             last_checkpoint: self.last_checkpoint,
             unsigned_tail,
+            open_strict_every: cadence.open_strict_every,
             keys_trusted: !self.trusted.is_empty(),
             local_anchors_checked: local,
             external_anchors_checked: external,

@@ -1,6 +1,11 @@
 //! The single writer: chains records, group-commits them (one write and one fsync per batch),
 //! rotates files, signs checkpoints, and recovers from failed writes.
 //!
+//! Checkpoints come at fixed places, so that a verifier can tell when one was removed: right after
+//! the startup record (which also seals what a crashed run left unsigned), as soon as
+//! `checkpoint_every_records` submitted records are unsigned (in the middle of a batch if need be),
+//! and right after the shutdown record; timed checkpoints come in between.
+//!
 //! It runs on its own OS thread (see [`super::log`]), so its blocking `write`/`fsync` never stall the
 //! gateway's async workers. A batch is acknowledged only after its fsync returned; if the write or
 //! the fsync fails, every submitter in the batch gets an error, the in-memory chain is rolled back
@@ -80,7 +85,9 @@ pub(crate) enum Flow {
 struct ChainState {
     next_seq: u64,
     head: ChainHash,
-    unsigned: u64,
+    /// Submitted records ([`Kind::is_submitted`]) since the last checkpoint.
+    unsigned_submitted: u64,
+    /// When the first record of any kind after the last checkpoint was staged.
     first_unsigned_at: Option<Instant>,
     records_this_run: u64,
 }
@@ -152,7 +159,7 @@ impl Writer {
             chain: ChainState {
                 next_seq,
                 head,
-                unsigned: 0,
+                unsigned_submitted: 0,
                 first_unsigned_at: None,
                 records_this_run: 0,
             },
@@ -165,7 +172,8 @@ impl Writer {
     }
 
     /// Writes the genesis record (new logs), the recovery record (if bytes were cut), and the
-    /// startup record, durably. An error here means the log cannot be written at all.
+    /// startup record with its checkpoint, durably. An error here means the log cannot be written
+    /// at all.
     pub(crate) fn start(&mut self, recovered: Option<Recovered>) -> Result<(), AuditError> {
         let saved = self.chain;
         if self.chain.next_seq == 0 {
@@ -196,10 +204,16 @@ impl Writer {
             fingerprint_key_id: self.fingerprint_key_id.clone(),
             checkpoint_every_records: self.settings.checkpoint_every_records,
             checkpoint_every_secs: self.settings.checkpoint_every.as_secs(),
+            strict_checkpoints: true,
         };
         self.stage_now(Kind::Startup, &to_json(&startup));
-        self.commit_or_rollback(saved).map_err(AuditError::Write)?;
         self.chain.records_this_run = 0;
+        let (_, checkpoint) = self.stage_checkpoint();
+        if let Err(msg) = self.commit_or_rollback(saved) {
+            self.cut_failed_batch();
+            return Err(AuditError::Write(msg));
+        }
+        self.write_anchors(&[checkpoint]);
         self.health.writable.store(true, Ordering::SeqCst);
         Ok(())
     }
@@ -212,6 +226,7 @@ impl Writer {
         }
         let saved = self.chain;
         let mut acks = Vec::with_capacity(batch.len());
+        let mut checkpoints = Vec::new();
         let mut shutdown: Option<(String, Reply)> = None;
         for command in batch {
             match command {
@@ -224,11 +239,13 @@ impl Writer {
                 Command::Append { kind, body, reply } => {
                     let receipt = self.stage_now(kind, &body);
                     acks.push((reply, receipt));
+                    if self.chain.unsigned_submitted >= self.settings.checkpoint_every_records {
+                        checkpoints.push(self.stage_checkpoint().1);
+                    }
                 }
                 Command::Shutdown { reason, reply } => shutdown = Some((reason, reply)),
             }
         }
-        let mut checkpoints = Vec::new();
         let shutdown = shutdown.map(|(reason, reply)| {
             let body = Shutdown {
                 reason,
@@ -239,9 +256,6 @@ impl Writer {
             checkpoints.push(checkpoint);
             (reply, receipt)
         });
-        if shutdown.is_none() && self.chain.unsigned >= self.settings.checkpoint_every_records {
-            checkpoints.push(self.stage_checkpoint().1);
-        }
         let committed = self.commit_or_rollback(saved);
         for (reply, receipt) in acks {
             let _ = reply.send(match &committed {
@@ -255,7 +269,10 @@ impl Writer {
         }
         match (shutdown, committed) {
             (Some((reply, receipt)), Ok(())) => Flow::Stop(reply, Ok(receipt)),
-            (Some((reply, _)), Err(msg)) => Flow::Stop(reply, Err(AuditError::Write(msg))),
+            (Some((reply, _)), Err(msg)) => {
+                self.cut_failed_batch();
+                Flow::Stop(reply, Err(AuditError::Write(msg)))
+            }
             (None, _) => Flow::Continue,
         }
     }
@@ -291,7 +308,7 @@ impl Writer {
             self.retry_at = Some(Instant::now() + RETRY_AFTER);
             return;
         }
-        if self.chain.unsigned == 0 {
+        if self.chain.first_unsigned_at.is_none() {
             return;
         }
         let saved = self.chain;
@@ -335,8 +352,10 @@ impl Writer {
         self.chain.head = hash;
         self.chain.next_seq += 1;
         self.chain.records_this_run += 1;
+        if kind.is_submitted() {
+            self.chain.unsigned_submitted += 1;
+        }
         if kind != Kind::Checkpoint {
-            self.chain.unsigned += 1;
             self.chain
                 .first_unsigned_at
                 .get_or_insert_with(Instant::now);
@@ -357,7 +376,7 @@ impl Writer {
             &ts,
         );
         let receipt = self.stage(Kind::Checkpoint, &to_json(&checkpoint), now, &ts);
-        self.chain.unsigned = 0;
+        self.chain.unsigned_submitted = 0;
         self.chain.first_unsigned_at = None;
         (receipt, checkpoint)
     }
@@ -443,6 +462,15 @@ impl Writer {
             "audit log: repaired after a write failure"
         );
         Ok(())
+    }
+
+    /// Before the writer stops after a failed write: no later repair will cut what the write left,
+    /// and a startup or shutdown record left without the checkpoint that follows it would read as
+    /// a removed checkpoint. Repairing here cuts it and records the cut.
+    fn cut_failed_batch(&mut self) {
+        if let Err(e) = self.repair() {
+            tracing::error!(error = %e, "audit log: could not cut the failed write before stopping");
+        }
     }
 
     fn rotation_due(&self) -> Option<RotateReason> {
@@ -540,19 +568,24 @@ impl Writer {
         }
     }
 
-    /// Opens the anchors file, ending a line torn by an earlier failure so the next one is whole.
+    /// Opens the anchors file, cutting an incomplete last line left by a crash or a failed write:
+    /// its checkpoint is in the log already, and `verify` takes a line that is not a checkpoint
+    /// for tampering.
     fn open_anchors(&self) -> Result<File, AuditError> {
         let path = &self.settings.anchors_path;
+        let io = |e| AuditError::io(path, e);
         let mut file = self.modes.open_append(path)?;
-        let len = file.metadata().map_err(|e| AuditError::io(path, e))?.len();
-        if len > 0 {
-            let mut last = [0u8; 1];
-            file.seek(SeekFrom::Start(len - 1))
-                .and_then(|_| file.read_exact(&mut last))
-                .map_err(|e| AuditError::io(path, e))?;
-            if last[0] != b'\n' {
-                file.write_all(b"\n").map_err(|e| AuditError::io(path, e))?;
-            }
+        let len = file.metadata().map_err(io)?.len();
+        let whole = scan_tail(&mut file, len).map_err(io)?.good_len;
+        if whole < len {
+            file.set_len(whole)
+                .and_then(|()| file.sync_all())
+                .map_err(io)?;
+            tracing::warn!(
+                path = %path.display(),
+                cut_bytes = len - whole,
+                "audit log: cut an incomplete last line of the anchors file"
+            );
         }
         Ok(file)
     }

@@ -2,7 +2,9 @@
 //!
 //! Each text is scanned once and judged by both versions, so a difference in outcome is the
 //! policy's doing, never the detectors'. A change to a looser action (e.g. `local` -> `allow`) is
-//! flagged: that is the edit a reviewer must look at twice.
+//! flagged: that is the edit a reviewer must look at twice. The gateway's reload makes the same
+//! comparison ([`compare`]) on probe entity lists before it swaps a version in
+//! ([`super::loosening`]).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -158,26 +160,29 @@ where
     for item in corpus {
         let CorpusText { id, text } = item?;
         report.texts += 1;
-        let (old_d, new_d) = match scan(&text) {
-            Ok(entities) => {
-                let obs = Observations::from_entities(&entities);
-                (decide_observed([old], &obs), decide_observed([new], &obs))
-            }
-            Err(e) => {
+        let change = match scan(&text) {
+            Ok(entities) => compare(old, new, id, &Observations::from_entities(&entities)),
+            Err(_) => {
                 report.scan_failures += 1;
-                (
-                    decide([old], Err::<&[Entity], _>(&e)),
-                    decide([new], Err::<&[Entity], _>(&e)),
-                )
+                compare_failed_detection(old, new, id)
             }
         };
-        if old_d.action != new_d.action {
-            report.changes.push(Change {
-                id,
-                old: old_d,
-                new: new_d,
-            });
-        }
+        report.changes.extend(change);
     }
     Ok(report)
+}
+
+/// Judges the same entities under both versions: the change, if their actions differ.
+pub fn compare(old: &Policy, new: &Policy, id: String, obs: &Observations) -> Option<Change> {
+    changed(id, decide_observed([old], obs), decide_observed([new], obs))
+}
+
+/// Both versions' decision when detection failed: the change, if their actions differ.
+pub fn compare_failed_detection(old: &Policy, new: &Policy, id: String) -> Option<Change> {
+    let failed = || Err::<&[Entity], _>(());
+    changed(id, decide([old], failed()), decide([new], failed()))
+}
+
+fn changed(id: String, old: Decision, new: Decision) -> Option<Change> {
+    (old.action != new.action).then_some(Change { id, old, new })
 }

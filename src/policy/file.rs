@@ -20,6 +20,9 @@ pub struct RawPolicy {
     pub default: Spanned<String>,
     /// The action when detection failed (`local` unless the file says `block`).
     pub on_detector_error: Option<Spanned<String>>,
+    /// What this version may drop or loosen relative to the loaded one, on a reload: rule ids,
+    /// `default`, `on_detector_error`, `test:<test name>`.
+    pub acknowledge_loosening: Option<Names>,
     /// Deployment-tunable values, referenced from rules as `"$name"`.
     #[serde(default)]
     pub params: BTreeMap<Spanned<String>, Spanned<toml::Value>>,

@@ -6,7 +6,8 @@
 //! at file:line:column for every problem ([`compile`]); a policy that does not validate is never
 //! loaded. Deciding ([`decide`]) is a pure function of the entity list: several policies apply to
 //! one client and the strictest action wins; a detection error can only yield `local` or `block`.
-//! The gateway holds a [`PolicyStore`] that hot-reloads the directory ([`watch`]); `sluice policy
+//! The gateway holds a [`PolicyStore`] that hot-reloads the directory ([`watch`]), applying only
+//! files that have settled and that loosen nothing unacknowledged ([`loosening`]); `sluice policy
 //! diff` ([`diff`]) shows what an edit changes on a corpus.
 
 mod action;
@@ -16,6 +17,7 @@ pub mod decide;
 pub mod diagnostic;
 pub mod diff;
 mod file;
+pub mod loosening;
 pub mod model;
 pub mod store;
 pub mod typeset;

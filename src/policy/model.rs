@@ -26,6 +26,9 @@ pub struct Policy {
     /// In file order.
     pub rules: Vec<Rule>,
     pub cases: Vec<TestCase>,
+    /// What a reload of this version may drop or loosen relative to the loaded one
+    /// (`acknowledge_loosening`; see [`super::loosening`]).
+    pub acknowledged: Vec<Acknowledgement>,
     /// Non-fatal findings of validation (unused names, rules that never change an outcome).
     pub warnings: Vec<Diagnostic>,
 }
@@ -68,10 +71,21 @@ pub struct Rule {
     pub position: Position,
 }
 
+/// One entry of `acknowledge_loosening`: a rule id, `default`, `on_detector_error` or
+/// `test:<test name>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledgement {
+    pub name: String,
+    pub position: Position,
+}
+
 /// An inline test case of a policy file.
 #[derive(Debug, Clone)]
 pub struct TestCase {
+    /// Its `name`, or `line N` for a case without one.
     pub name: String,
+    /// True if the file gave it a name (a reload may not drop a named case unacknowledged).
+    pub named: bool,
     pub position: Position,
     pub input: CaseInput,
     pub expect: Action,

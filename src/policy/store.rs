@@ -2,15 +2,19 @@
 //!
 //! Readers take an `Arc` of the current [`PolicySnapshot`] and decide with it; a reload builds a
 //! new snapshot and swaps the pointer, so a request that started under one version finishes under
-//! it, and no reader ever sees half an update. A changed file is validated first and swapped in
-//! only if it is valid; otherwise the old version stays and a [`PolicyEvent::Rejected`] says why.
-//! Policies never disappear while the gateway runs: deleting a file keeps its last version loaded
-//! (a client's policy set can only be checked once, at start-up).
+//! it, and no reader ever sees half an update. A changed file is swapped in only once it has
+//! settled (the same size, modification time and contents over a settle interval, then used as
+//! read in full: a file being written in place is never judged half-written), if it is valid, and
+//! if it loosens nothing relative to the loaded version that it does not acknowledge
+//! ([`super::loosening`]); otherwise the old version stays and a [`PolicyEvent::Rejected`] says
+//! why. Policies never disappear while the gateway runs: deleting a file keeps its last version
+//! loaded (a client's policy set can only be checked once, at start-up).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
@@ -18,6 +22,7 @@ use tokio::sync::broadcast;
 use super::compile;
 use super::decide::{Decision, DecisionBuilder, Observations};
 use super::diagnostic::{Diagnostic, PolicyError};
+use super::loosening;
 use super::model::Policy;
 use crate::detect::catalog;
 use crate::detect::Entity;
@@ -124,9 +129,17 @@ pub enum PolicyEvent {
         file: PathBuf,
         /// The version it replaced, if the policy was loaded before.
         previous: Option<String>,
+        /// What it loosens relative to that version, as its `acknowledge_loosening` allows.
+        acknowledged: Vec<String>,
     },
     /// A file was not (re)loaded; the previous version, if any, stays in force.
-    Rejected { file: PathBuf, errors: Vec<String> },
+    Rejected {
+        file: PathBuf,
+        errors: Vec<String>,
+        /// When it was refused for loosening the loaded version: what it would loosen without
+        /// acknowledging it (rule ids, `default`, `on_detector_error`, `test:<name>`).
+        loosened: Vec<String>,
+    },
 }
 
 impl fmt::Display for PolicyEvent {
@@ -137,18 +150,23 @@ impl fmt::Display for PolicyEvent {
                 version,
                 file,
                 previous,
+                acknowledged,
             } => {
                 write!(
                     f,
                     "policy `{name}` loaded from {} (sha256 {version}",
                     file.display()
                 )?;
-                match previous {
-                    Some(p) => write!(f, ", replacing {p})"),
-                    None => f.write_str(")"),
+                if let Some(p) = previous {
+                    write!(f, ", replacing {p}")?;
                 }
+                f.write_str(")")?;
+                if !acknowledged.is_empty() {
+                    write!(f, "; acknowledged loosening: {}", acknowledged.join(", "))?;
+                }
+                Ok(())
             }
-            PolicyEvent::Rejected { file, errors } => {
+            PolicyEvent::Rejected { file, errors, .. } => {
                 write!(
                     f,
                     "policy file {} rejected: {}",
@@ -193,6 +211,12 @@ struct FileStates {
     rejected: HashMap<PathBuf, String>,
 }
 
+/// How long a changed policy file must stay unchanged before a reload uses it, by default.
+pub const DEFAULT_SETTLE: Duration = Duration::from_millis(500);
+/// Settle intervals a reload waits for a file that keeps changing before leaving it for the
+/// reload its next change triggers.
+const MAX_SETTLE_ROUNDS: u32 = 20;
+
 /// The gateway's policies: a directory of policy files, loaded, validated and hot-reloaded.
 pub struct PolicyStore {
     dir: PathBuf,
@@ -200,6 +224,7 @@ pub struct PolicyStore {
     /// Also serialises reloads.
     files: Mutex<FileStates>,
     events: broadcast::Sender<PolicyEvent>,
+    settle: Duration,
 }
 
 impl PolicyStore {
@@ -240,7 +265,15 @@ impl PolicyStore {
             current: RwLock::new(Arc::new(snapshot)),
             files: Mutex::new(files),
             events: broadcast::channel(64).0,
+            settle: DEFAULT_SETTLE,
         })
+    }
+
+    /// Sets how long a changed file must stay unchanged before a reload uses it
+    /// ([`DEFAULT_SETTLE`] otherwise).
+    pub fn with_settle(mut self, settle: Duration) -> PolicyStore {
+        self.settle = settle;
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -261,9 +294,10 @@ impl PolicyStore {
         self.events.subscribe()
     }
 
-    /// Re-reads the directory: each new or changed file is validated and, if valid, swapped in;
-    /// an invalid one is rejected and the old version stays. Returns (and broadcasts, and logs)
-    /// what happened; unchanged files and already-reported problems produce no event.
+    /// Re-reads the directory: each new or changed file, once settled, is validated, checked
+    /// against the loaded version and swapped in, or rejected while the old version stays.
+    /// Returns (and broadcasts, and logs) what happened; unchanged files and already-reported
+    /// problems produce no event. Blocks for at least one settle interval when a file changed.
     pub fn reload(&self) -> Vec<PolicyEvent> {
         let mut files = self.files.lock().unwrap_or_else(PoisonError::into_inner);
         let mut events = Vec::new();
@@ -273,60 +307,86 @@ impl PolicyStore {
                 let event = PolicyEvent::Rejected {
                     file: self.dir.clone(),
                     errors: vec![format!("cannot read the policy directory: {e}")],
+                    loosened: Vec::new(),
                 };
                 self.publish(std::slice::from_ref(&event));
                 return vec![event];
             }
         };
-        let mut next = (*self.snapshot()).clone();
+        let mut changed = Vec::new();
         for path in &paths {
-            let bytes = match std::fs::read(path) {
-                Ok(b) => b,
-                Err(e) => {
-                    reject(
-                        &mut files,
-                        &mut events,
-                        path,
-                        String::new(),
-                        vec![format!("cannot read: {e}")],
-                    );
-                    continue;
+            match Sighting::take(path) {
+                Ok(seen) if files.is_new(path, &seen.version()) => {
+                    changed.push((path.clone(), seen))
                 }
-            };
-            let version = hex::encode(Sha256::digest(&bytes));
-            if files.loaded.get(path).is_some_and(|(_, v)| *v == version) {
-                files.rejected.remove(path);
-                continue;
+                Ok(_) => {}
+                Err(e) => files.reject(
+                    &mut events,
+                    path,
+                    String::new(),
+                    vec![format!("cannot read: {e}")],
+                    Vec::new(),
+                ),
             }
-            if files.rejected.get(path) == Some(&version) {
+        }
+        let mut next = (*self.snapshot()).clone();
+        for (path, seen) in self.settled(changed, &mut files, &mut events) {
+            let version = seen.version();
+            if !files.is_new(&path, &version) {
                 continue;
             }
             let others: HashMap<PathBuf, (String, String)> = files
                 .loaded
                 .iter()
-                .filter(|(p, _)| *p != path)
+                .filter(|(p, _)| **p != path)
                 .map(|(p, v)| (p.clone(), v.clone()))
                 .collect();
-            match compile::load(path, &bytes).and_then(|p| check_placement(path, p, &others)) {
-                Ok(p) => {
-                    let previous = files.loaded.get(path).map(|(_, v)| v.clone());
-                    events.push(PolicyEvent::Loaded {
-                        name: p.name.to_string(),
-                        version: version.clone(),
-                        file: path.clone(),
-                        previous,
-                    });
-                    files
-                        .loaded
-                        .insert(path.clone(), (p.name.to_string(), version));
-                    files.rejected.remove(path);
-                    next.policies.insert(p.name.to_string(), Arc::new(p));
-                }
+            let policy = match compile::load(&path, &seen.bytes)
+                .and_then(|p| check_placement(&path, p, &others))
+            {
+                Ok(p) => p,
                 Err(e) => {
                     let errors = e.errors().map(Diagnostic::to_string).collect();
-                    reject(&mut files, &mut events, path, version, errors);
+                    files.reject(&mut events, &path, version, errors, Vec::new());
+                    continue;
                 }
+            };
+            let previous = files.loaded.get(&path).map(|(_, v)| v.clone());
+            let mut acknowledged = Vec::new();
+            if let Some(old) = next
+                .policies
+                .get(&*policy.name)
+                .filter(|_| previous.is_some())
+            {
+                let review = loosening::review(old, &policy);
+                if !review.unacknowledged.is_empty() {
+                    let errors = review
+                        .errors(&policy, old)
+                        .iter()
+                        .map(Diagnostic::to_string)
+                        .collect();
+                    let loosened = review.unacknowledged.into_iter().map(|l| l.name).collect();
+                    files.reject(&mut events, &path, version, errors, loosened);
+                    continue;
+                }
+                for stale in &review.stale {
+                    tracing::warn!(target: "sluice::policy", "{stale}");
+                }
+                acknowledged = review.acknowledged.into_iter().map(|l| l.name).collect();
             }
+            events.push(PolicyEvent::Loaded {
+                name: policy.name.to_string(),
+                version: version.clone(),
+                file: path.clone(),
+                previous,
+                acknowledged,
+            });
+            files
+                .loaded
+                .insert(path.clone(), (policy.name.to_string(), version));
+            files.rejected.remove(&path);
+            next.policies
+                .insert(policy.name.to_string(), Arc::new(policy));
         }
         let removed: Vec<(PathBuf, String)> = files
             .loaded
@@ -339,7 +399,7 @@ impl PolicyStore {
                 let msg = format!(
                     "file removed; policy `{name}` stays loaded until the gateway restarts"
                 );
-                reject(&mut files, &mut events, &path, String::new(), vec![msg]);
+                files.reject(&mut events, &path, String::new(), vec![msg], Vec::new());
             }
         }
         if events
@@ -351,6 +411,43 @@ impl PolicyStore {
         drop(files);
         self.publish(&events);
         events
+    }
+
+    /// Waits until each changed file has stayed the same for a settle interval, and returns it
+    /// as last read. A file still changing after [`MAX_SETTLE_ROUNDS`] intervals is left for the
+    /// reload that its next change triggers.
+    fn settled(
+        &self,
+        mut waiting: Vec<(PathBuf, Sighting)>,
+        files: &mut FileStates,
+        events: &mut Vec<PolicyEvent>,
+    ) -> Vec<(PathBuf, Sighting)> {
+        let mut settled = Vec::new();
+        for _ in 0..MAX_SETTLE_ROUNDS {
+            if waiting.is_empty() {
+                break;
+            }
+            std::thread::sleep(self.settle);
+            let mut still = Vec::new();
+            for (path, before) in waiting {
+                match Sighting::take(&path) {
+                    Ok(now) if now.same_as(&before) => settled.push((path, now)),
+                    Ok(now) => still.push((path, now)),
+                    Err(e) => files.reject(
+                        events,
+                        &path,
+                        String::new(),
+                        vec![format!("cannot read: {e}")],
+                        Vec::new(),
+                    ),
+                }
+            }
+            waiting = still;
+        }
+        for (path, _) in waiting {
+            tracing::warn!(target: "sluice::policy", "{}: still changing after {} ms; not reloaded until it settles", path.display(), (self.settle * MAX_SETTLE_ROUNDS).as_millis());
+        }
+        settled
     }
 
     fn publish(&self, events: &[PolicyEvent]) {
@@ -365,18 +462,65 @@ impl PolicyStore {
     }
 }
 
-fn reject(
-    files: &mut FileStates,
-    events: &mut Vec<PolicyEvent>,
-    path: &Path,
-    version: String,
-    errors: Vec<String>,
-) {
-    files.rejected.insert(path.to_path_buf(), version);
-    events.push(PolicyEvent::Rejected {
-        file: path.to_path_buf(),
-        errors,
-    });
+/// A policy file as read at one moment, to tell whether it has stopped changing.
+struct Sighting {
+    len: u64,
+    modified: Option<SystemTime>,
+    sha256: [u8; 32],
+    bytes: Vec<u8>,
+}
+
+impl Sighting {
+    fn take(path: &Path) -> std::io::Result<Sighting> {
+        let meta = std::fs::metadata(path)?;
+        let bytes = std::fs::read(path)?;
+        Ok(Sighting {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            sha256: Sha256::digest(&bytes).into(),
+            bytes,
+        })
+    }
+
+    fn version(&self) -> String {
+        hex::encode(self.sha256)
+    }
+
+    /// Unchanged since `before`, and read whole (the size read is the size the file had).
+    fn same_as(&self, before: &Sighting) -> bool {
+        self.len == before.len
+            && self.modified == before.modified
+            && self.sha256 == before.sha256
+            && self.bytes.len() as u64 == self.len
+    }
+}
+
+impl FileStates {
+    /// True if `version` of `path` is neither loaded nor already rejected (a loaded one also
+    /// clears an old rejection: the file was put back).
+    fn is_new(&mut self, path: &Path, version: &str) -> bool {
+        if self.loaded.get(path).is_some_and(|(_, v)| v == version) {
+            self.rejected.remove(path);
+            return false;
+        }
+        self.rejected.get(path).map(String::as_str) != Some(version)
+    }
+
+    fn reject(
+        &mut self,
+        events: &mut Vec<PolicyEvent>,
+        path: &Path,
+        version: String,
+        errors: Vec<String>,
+        loosened: Vec<String>,
+    ) {
+        self.rejected.insert(path.to_path_buf(), version);
+        events.push(PolicyEvent::Rejected {
+            file: path.to_path_buf(),
+            errors,
+            loosened,
+        });
+    }
 }
 
 /// A policy in the store must be named after its file (clients name policies, reloads find them

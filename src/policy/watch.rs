@@ -1,12 +1,12 @@
 //! What triggers a policy reload: a change in the policies directory (inotify through `notify`) or
 //! SIGHUP, the traditional "re-read your configuration" signal.
 //!
-//! Editors save in bursts (a temporary file, a rename, a metadata change), so file events are
-//! debounced before reloading. A reload only swaps in files that changed and validate, so a
-//! spurious or repeated trigger is harmless.
+//! Editors save in bursts (a temporary file, a rename, a metadata change) and some write in place,
+//! so a reload waits until every changed file has settled ([`PolicyStore::reload`]); events that
+//! arrive meanwhile queue one more reload. A reload only swaps in files that changed, validate and
+//! loosen nothing unacknowledged, so a spurious or repeated trigger is harmless.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{Event, EventKind, RecursiveMode, Watcher};
@@ -16,12 +16,9 @@ use tokio::task::JoinHandle;
 
 use super::store::PolicyStore;
 
-/// How long to wait after a file event for the rest of an editor's save to land.
-const DEBOUNCE: Duration = Duration::from_millis(200);
-
-/// Keeps the directory watch and the SIGHUP handler alive; dropping it stops both.
+/// Keeps the directory watch (if any) and the SIGHUP handler alive; dropping it stops both.
 pub struct Reloader {
-    _watcher: notify::RecommendedWatcher,
+    _watcher: Option<notify::RecommendedWatcher>,
     task: JoinHandle<()>,
 }
 
@@ -39,28 +36,35 @@ pub enum ReloaderError {
     Signal(#[from] std::io::Error),
 }
 
-/// Starts reloading `store` on every change in its directory and on SIGHUP. Call from inside a
-/// tokio runtime; events go to [`PolicyStore::subscribe`]rs and the log.
-pub fn spawn_reloader(store: Arc<PolicyStore>) -> Result<Reloader, ReloaderError> {
+/// Starts reloading `store` on SIGHUP and, with `watch`, on every change in its directory. Call
+/// from inside a tokio runtime; events go to [`PolicyStore::subscribe`]rs and the log. (Without a
+/// handler, SIGHUP would terminate the process.)
+pub fn spawn_reloader(store: Arc<PolicyStore>, watch: bool) -> Result<Reloader, ReloaderError> {
     let (tx, mut changes) = mpsc::channel::<()>(1);
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<Event>| match res {
-        Ok(event) if is_policy_change(&event) => {
-            // A full channel already holds a pending reload, which will see this change too.
-            let _ = tx.try_send(());
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(target: "sluice::policy", "policy directory watch error: {e}"),
-    })?;
-    watcher.watch(store.dir(), RecursiveMode::NonRecursive)?;
+    let watcher = if watch {
+        let mut watcher =
+            notify::recommended_watcher(move |res: notify::Result<Event>| match res {
+                Ok(event) if is_policy_change(&event) => {
+                    // A full channel already holds a pending reload, which will see this change too.
+                    let _ = tx.try_send(());
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(target: "sluice::policy", "policy directory watch error: {e}")
+                }
+            })?;
+        watcher.watch(store.dir(), RecursiveMode::NonRecursive)?;
+        Some(watcher)
+    } else {
+        drop(tx);
+        None
+    };
     // Installed here, not in the task, so that SIGHUP is handled as soon as this returns.
     let mut hangups = signal(SignalKind::hangup())?;
     let task = tokio::spawn(async move {
         loop {
             tokio::select! {
-                Some(()) = changes.recv() => {
-                    tokio::time::sleep(DEBOUNCE).await;
-                    while changes.try_recv().is_ok() {}
-                }
+                Some(()) = changes.recv() => {}
                 Some(()) = hangups.recv() => {
                     tracing::info!(target: "sluice::policy", "SIGHUP: reloading policies");
                 }

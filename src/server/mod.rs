@@ -41,7 +41,7 @@ pub struct Running {
     handle: actix_web::dev::ServerHandle,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     gateway: web::Data<Gateway>,
-    _reloader: Option<crate::policy::Reloader>,
+    _reloader: crate::policy::Reloader,
 }
 
 impl Running {
@@ -69,8 +69,11 @@ impl Running {
 /// Builds the gateway from `config` and starts listening. `pipeline` is the detection pipeline
 /// (built by the caller so that it can be shared or, in tests, replaced).
 pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Running> {
-    let policies =
-        Arc::new(PolicyStore::open(&config.policies.dir).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let policies = Arc::new(
+        PolicyStore::open(&config.policies.dir)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .with_settle(Duration::from_millis(config.policies.settle_ms)),
+    );
     let snapshot = policies.snapshot();
     snapshot
         .check_set(&config.policies.default_set)
@@ -101,6 +104,7 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
                 version: p.version.to_string(),
                 path: p.source.display().to_string(),
                 rules: p.rules.len() as u32,
+                acknowledged_loosening: Vec::new(),
             })
             .await
             .context("recording loaded policies in the audit log")?;
@@ -131,14 +135,8 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
     });
 
     forward_policy_events(&policies, audit.clone());
-    let reloader = if config.policies.watch {
-        Some(
-            crate::policy::spawn_reloader(policies.clone())
-                .context("watching the policy directory")?,
-        )
-    } else {
-        None
-    };
+    let reloader = crate::policy::spawn_reloader(policies.clone(), config.policies.watch)
+        .context("reloading policies on change and on SIGHUP")?;
 
     let data = gateway.clone();
     // actix counts connections per worker.
@@ -279,6 +277,7 @@ fn forward_policy_events(store: &Arc<PolicyStore>, audit: AuditLog) {
                     name,
                     version,
                     file,
+                    acknowledged,
                     ..
                 } => {
                     tracing::info!(target: "sluice::policy", "{event}");
@@ -292,16 +291,21 @@ fn forward_policy_events(store: &Arc<PolicyStore>, audit: AuditLog) {
                             version: version.clone(),
                             path: file.display().to_string(),
                             rules,
+                            acknowledged_loosening: acknowledged.clone(),
                         })
                         .await
                 }
-                PolicyEvent::Rejected { file, errors } => {
+                PolicyEvent::Rejected {
+                    file,
+                    errors,
+                    loosened,
+                } => {
                     tracing::error!(target: "sluice::policy", "{event}");
                     audit
-                        .append(PolicyRejected::new(
-                            file.display().to_string(),
-                            &errors.join("; "),
-                        ))
+                        .append(PolicyRejected {
+                            loosened: loosened.clone(),
+                            ..PolicyRejected::new(file.display().to_string(), &errors.join("; "))
+                        })
                         .await
                 }
             };

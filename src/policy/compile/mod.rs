@@ -20,6 +20,7 @@ use super::model::{Param, Policy};
 use super::typeset::TypeSet;
 use super::Action;
 
+pub mod acknowledgements;
 mod names;
 mod rules;
 mod test_cases;
@@ -167,6 +168,7 @@ impl<'a, 'r> Compiler<'a, 'r> {
         let categories = self.categories();
         let rules = self.rules(&raw.rules, default);
         let cases = self.cases(&raw.tests, &rules);
+        let acknowledged = self.acknowledgements(raw.acknowledge_loosening.as_ref());
         self.unused_names(raw);
         Some(Policy {
             name: Arc::from(raw.name.get_ref().as_str()),
@@ -186,6 +188,7 @@ impl<'a, 'r> Compiler<'a, 'r> {
             categories,
             rules: rules?,
             cases: cases?,
+            acknowledged,
             warnings: Vec::new(),
         })
     }

@@ -171,7 +171,7 @@ fn dominates(a: &Rule, b: &Rule) -> bool {
         && (a.unless.is_empty() || (a.unless.is_subset(b.unless) && a.min_score == b.min_score))
 }
 
-fn is_rule_id(s: &str) -> bool {
+pub(super) fn is_rule_id(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_alphanumeric())
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))

@@ -78,6 +78,7 @@ impl<'r> Compiler<'_, 'r> {
         }
         Some(TestCase {
             name,
+            named: c.name.is_some(),
             position,
             input: input?,
             expect: expect?,
