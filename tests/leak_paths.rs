@@ -20,6 +20,30 @@ async fn start(config: sluice::config::Config, pipeline: Arc<Pipeline>) -> sluic
     sluice::server::start(config, pipeline).await.unwrap()
 }
 
+/// The gateway under the shipped hipaa and soc2 policies, with a recording mock as its cloud.
+struct Cloud {
+    upstream: MockUpstream,
+    audit: AuditDirs,
+    running: sluice::server::Running,
+}
+
+impl Cloud {
+    async fn start() -> Cloud {
+        let upstream = MockUpstream::start().await;
+        let audit = AuditDirs::new();
+        let running = start(
+            gateway_config(&Setup::with_cloud(&upstream, &audit)),
+            shared_pipeline(),
+        )
+        .await;
+        Cloud {
+            upstream,
+            audit,
+            running,
+        }
+    }
+}
+
 fn shared_pipeline() -> Arc<Pipeline> {
     static PIPELINE: std::sync::OnceLock<Arc<Pipeline>> = std::sync::OnceLock::new();
     PIPELINE.get_or_init(real_pipeline).clone()
@@ -58,13 +82,11 @@ const NAME: &str = "Margaret Thistlewood";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn values_in_keys_numbers_and_vocabulary_fields_are_scanned() {
-    let upstream = MockUpstream::start().await;
-    let audit = AuditDirs::new();
-    let running = start(
-        gateway_config(&Setup::with_cloud(&upstream, &audit)),
-        shared_pipeline(),
-    )
-    .await;
+    let Cloud {
+        upstream,
+        audit: _audit,
+        running,
+    } = Cloud::start().await;
     let addr = running.addr;
     let hello = |extra: Value| {
         let mut body = json!({"model": "gpt-4o-mini", "max_tokens": 8,
@@ -127,13 +149,11 @@ async fn values_in_keys_numbers_and_vocabulary_fields_are_scanned() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evasions_are_seen_through() {
-    let upstream = MockUpstream::start().await;
-    let audit = AuditDirs::new();
-    let running = start(
-        gateway_config(&Setup::with_cloud(&upstream, &audit)),
-        shared_pipeline(),
-    )
-    .await;
+    let Cloud {
+        upstream,
+        audit: _audit,
+        running,
+    } = Cloud::start().await;
     let b64 = base64::engine::general_purpose::STANDARD;
     let encoded = b64.encode(format!("{NAME}, SSN {SSN}, diagnosed with type 2 diabetes"));
     let html: String = SSN.chars().map(|c| format!("&#{};", c as u32)).collect();
@@ -186,13 +206,11 @@ async fn evasions_are_seen_through() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_medical_record_number_keeps_its_type_and_stays_local() {
-    let upstream = MockUpstream::start().await;
-    let audit = AuditDirs::new();
-    let running = start(
-        gateway_config(&Setup::with_cloud(&upstream, &audit)),
-        shared_pipeline(),
-    )
-    .await;
+    let Cloud {
+        upstream,
+        audit: _audit,
+        running,
+    } = Cloud::start().await;
     for text in [
         "MRN: 00482913",
         "Medical record number 00482913 needs a follow-up",
@@ -229,13 +247,11 @@ async fn a_medical_record_number_keeps_its_type_and_stays_local() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_request_text_never_enters_audit_records_or_errors() {
-    let upstream = MockUpstream::start().await;
-    let audit = AuditDirs::new();
-    let running = start(
-        gateway_config(&Setup::with_cloud(&upstream, &audit)),
-        shared_pipeline(),
-    )
-    .await;
+    let Cloud {
+        upstream,
+        audit,
+        running,
+    } = Cloud::start().await;
     // A cleared request under a model name nobody configured: the mock echoes it in its answer.
     let body = json!({"model": "gpt-4o-mini-zebra-7731", "max_tokens": 8,
         "messages": [{"role": "user", "content": "Say hello."}]});
@@ -311,13 +327,11 @@ async fn a_value_to_mask_where_no_placeholder_can_go_keeps_the_request_local() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_value_split_across_two_messages_is_found_in_both() {
-    let upstream = MockUpstream::start().await;
-    let audit = AuditDirs::new();
-    let running = start(
-        gateway_config(&Setup::with_cloud(&upstream, &audit)),
-        shared_pipeline(),
-    )
-    .await;
+    let Cloud {
+        upstream,
+        audit: _audit,
+        running,
+    } = Cloud::start().await;
     let body = json!({"model": "gpt-4o-mini", "max_tokens": 8, "messages": [
         {"role": "user", "content": "For the form, my social security number is 362-57-"},
         {"role": "user", "content": "6552 and nothing else."}

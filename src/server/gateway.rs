@@ -131,14 +131,11 @@ impl Gateway {
         };
         let mut decision = snapshot.decide(self.policy_set(client), scan);
         if !extracted.unscannable.is_empty() && decision.action < Action::Local {
-            decision.action = Action::Local;
-            decision.fired.push(FiredRule {
-                policy: Arc::from("sluice"),
-                rule: Arc::from(UNSCANNABLE_RULE),
-                action: Action::Local,
-                reason: Arc::from("the request carries media (image, audio or file) that text detectors cannot scan"),
-                triggers: Vec::new(),
-            });
+            keep_local(
+                &mut decision,
+                UNSCANNABLE_RULE,
+                "the request carries media (image, audio or file) that text detectors cannot scan",
+            );
         }
         let redacted = match (&entities, decision.action) {
             (Ok(units), Action::Redact) => {
@@ -147,14 +144,11 @@ impl Gateway {
                     .redact(&request, &extracted.units, units, &decision)
                 {
                     Err(RedactError::Unmaskable) => {
-                        decision.action = Action::Local;
-                        decision.fired.push(FiredRule {
-                            policy: Arc::from("sluice"),
-                            rule: Arc::from(UNMASKABLE_RULE),
-                            action: Action::Local,
-                            reason: Arc::from("a value to mask is in a field that cannot carry a placeholder (an object key, a number or the model name)"),
-                            triggers: Vec::new(),
-                        });
+                        keep_local(
+                            &mut decision,
+                            UNMASKABLE_RULE,
+                            "a value to mask is in a field that cannot carry a placeholder (an object key, a number, a function name or the model name)",
+                        );
                         None
                     }
                     result => Some(result),
@@ -222,6 +216,19 @@ impl Gateway {
                 .with_code("audit_unavailable")
         })
     }
+}
+
+/// Raises `decision` to `local` for a reason of sluice's own (not a policy's), recorded as a
+/// fired rule of the pseudo-policy `sluice` so the audit record explains it.
+fn keep_local(decision: &mut Decision, rule: &str, reason: &str) {
+    decision.action = Action::Local;
+    decision.fired.push(FiredRule {
+        policy: Arc::from("sluice"),
+        rule: Arc::from(rule),
+        action: Action::Local,
+        reason: Arc::from(reason),
+        triggers: Vec::new(),
+    });
 }
 
 /// Entity counts by type, sorted by type.
