@@ -55,8 +55,12 @@ impl Decoding {
     }
 }
 
-/// Base64 runs shorter than this are words, not encodings.
-const MIN_BASE64_CHARS: usize = 16;
+/// Base64 runs shorter than this are words, not encodings (12 characters hold 9 bytes: an SSN
+/// without dashes).
+const MIN_BASE64_CHARS: usize = 12;
+/// A base64 line at least this long, a whole number of 4-character groups, followed by a line
+/// break and more base64, is wrapped (MIME wraps at 76, PEM at 64): its lines decode together.
+const MIN_WRAPPED_LINE: usize = 40;
 /// Decoded base64 is folded again (it may hide full-width digits or another base64 layer) this
 /// many times at most.
 const MAX_BASE64_DEPTH: u8 = 2;
@@ -551,10 +555,32 @@ fn expand_base64(input: &str, depth: u8) -> Option<(String, Layer)> {
         while start > i && is_base64(start - 1) {
             start -= 1;
         }
-        let mut run_end = probe + 1;
-        while run_end < bytes.len() && is_base64(run_end) {
-            run_end += 1;
+        let run_end_at = |from: usize| {
+            let mut end = from;
+            while end < bytes.len() && is_base64(end) {
+                end += 1;
+            }
+            end
+        };
+        let mut lines = vec![(start, run_end_at(probe + 1))];
+        while let Some(&(line_start, line_end)) = lines.last() {
+            let length = line_end - line_start;
+            let line_break = match &bytes[line_end..] {
+                [b'\n', ..] => 1,
+                [b'\r', b'\n', ..] => 2,
+                _ => break,
+            };
+            let next = line_end + line_break;
+            if length < MIN_WRAPPED_LINE
+                || length % 4 != 0
+                || next >= bytes.len()
+                || !is_base64(next)
+            {
+                break;
+            }
+            lines.push((next, run_end_at(next)));
         }
+        let run_end = lines.last().expect("one line at least").1;
         let mut end = run_end;
         while end < bytes.len() && end - run_end < 2 && bytes[end] == b'=' {
             end += 1;
@@ -563,7 +589,11 @@ fn expand_base64(input: &str, depth: u8) -> Option<(String, Layer)> {
         if run_end - start < MIN_BASE64_CHARS {
             continue;
         }
-        if let Some(decoded) = decode_base64_text(&input[start..run_end]) {
+        let run: Cow<str> = match lines.as_slice() {
+            [(s, e)] => Cow::Borrowed(&input[*s..*e]),
+            _ => Cow::Owned(lines.iter().map(|&(s, e)| &input[s..e]).collect()),
+        };
+        if let Some(decoded) = decode_base64_text(&run) {
             let folded = fold_decoded(&decoded, depth + 1);
             let inserted = format!("\n{folded}\n");
             rw.get_or_insert_with(|| Rewriter::new(input)).insert(
@@ -760,13 +790,42 @@ mod tests {
     }
 
     #[test]
+    fn short_and_wrapped_base64_decode() {
+        use base64::engine::general_purpose::STANDARD as B64;
+        // An SSN alone: 15 characters and a pad.
+        assert!(view(&format!("id {} ok", B64.encode("362-57-6552"))).contains("362-57-6552"));
+        // A note wrapped at 76 characters, the SSN cut by a line break.
+        let note = format!("{}SSN 362-57-6552 and more text after it", "x".repeat(50));
+        let encoded = B64.encode(&note);
+        let wrapped: Vec<&str> = encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let s = format!("attachment:\r\n{}\r\nend", wrapped.join("\r\n"));
+        let n = NormalizedText::new(&s);
+        assert!(n.text().contains("362-57-6552"), "{}", n.text());
+        let at = n.text().find("362-57-6552").unwrap();
+        let (a, b, how) = n.to_original(at, at + 11);
+        assert_eq!(&s[a..b], wrapped.join("\r\n"));
+        assert_eq!(how, Some(Decoding::Base64));
+    }
+
+    #[test]
     fn base64_of_binary_and_long_words_is_left_alone() {
         use base64::engine::general_purpose::STANDARD as B64;
         let binary = B64.encode([
             0u8, 159, 146, 150, 1, 2, 3, 250, 251, 252, 0, 7, 8, 9, 10, 11,
         ]);
         assert!(NormalizedText::new(&format!("x {binary} y")).is_identity());
-        assert!(NormalizedText::new("Pneumonoultramicroscopicsilicovolcanoconiosis").is_identity());
+        for word in [
+            "Pneumonoultramicroscopicsilicovolcanoconiosis",
+            "internationalization",
+            "responsibilities",
+            "characteristically",
+        ] {
+            assert!(NormalizedText::new(word).is_identity(), "{word}");
+        }
         assert!(NormalizedText::new("sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789").is_identity());
     }
 
