@@ -562,25 +562,26 @@ fn expand_base64(input: &str, depth: u8) -> Option<(String, Layer)> {
             }
             end
         };
-        let mut lines = vec![(start, run_end_at(probe + 1))];
-        while let Some(&(line_start, line_end)) = lines.last() {
+        // Further lines of a wrapped run, found only after a line long enough to be wrapped.
+        let first = (start, run_end_at(probe + 1));
+        let mut wrapped: Vec<(usize, usize)> = Vec::new();
+        loop {
+            let (line_start, line_end) = wrapped.last().copied().unwrap_or(first);
             let length = line_end - line_start;
-            let line_break = match &bytes[line_end..] {
-                [b'\n', ..] => 1,
-                [b'\r', b'\n', ..] => 2,
-                _ => break,
-            };
-            let next = line_end + line_break;
-            if length < MIN_WRAPPED_LINE
-                || length % 4 != 0
-                || next >= bytes.len()
-                || !is_base64(next)
-            {
+            if length < MIN_WRAPPED_LINE || length % 4 != 0 {
                 break;
             }
-            lines.push((next, run_end_at(next)));
+            let next = match &bytes[line_end..] {
+                [b'\n', ..] => line_end + 1,
+                [b'\r', b'\n', ..] => line_end + 2,
+                _ => break,
+            };
+            if next >= bytes.len() || !is_base64(next) {
+                break;
+            }
+            wrapped.push((next, run_end_at(next)));
         }
-        let run_end = lines.last().expect("one line at least").1;
+        let run_end = wrapped.last().unwrap_or(&first).1;
         let mut end = run_end;
         while end < bytes.len() && end - run_end < 2 && bytes[end] == b'=' {
             end += 1;
@@ -589,9 +590,15 @@ fn expand_base64(input: &str, depth: u8) -> Option<(String, Layer)> {
         if run_end - start < MIN_BASE64_CHARS {
             continue;
         }
-        let run: Cow<str> = match lines.as_slice() {
-            [(s, e)] => Cow::Borrowed(&input[*s..*e]),
-            _ => Cow::Owned(lines.iter().map(|&(s, e)| &input[s..e]).collect()),
+        let run: Cow<str> = if wrapped.is_empty() {
+            Cow::Borrowed(&input[first.0..first.1])
+        } else {
+            Cow::Owned(
+                std::iter::once(first)
+                    .chain(wrapped)
+                    .map(|(s, e)| &input[s..e])
+                    .collect(),
+            )
         };
         if let Some(decoded) = decode_base64_text(&run) {
             let folded = fold_decoded(&decoded, depth + 1);
@@ -640,6 +647,13 @@ const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIEN
 /// The text `run` encodes, if it is base64 of printable UTF-8 (binary data and words that
 /// happen to use only base64 letters decode to bytes that are not).
 fn decode_base64_text(run: &str) -> Option<String> {
+    // Base64 of nine bytes or more of text has upper and lower case letters; runs of digits
+    // (card and account numbers) and words in one case are not worth a decode.
+    let mixed_case =
+        run.bytes().any(|b| b.is_ascii_uppercase()) && run.bytes().any(|b| b.is_ascii_lowercase());
+    if !mixed_case {
+        return None;
+    }
     let url_safe = run.bytes().any(|b| b == b'-' || b == b'_');
     if url_safe && run.bytes().any(|b| b == b'+' || b == b'/') {
         return None;
