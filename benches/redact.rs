@@ -24,8 +24,8 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 use sluice::backend::{ChunkStream, Completion, StreamEvent, UsageProbe};
 use sluice::detect::Pipeline;
+use sluice::openai::extract::extract;
 use sluice::redact::{redact_request, restore_completion, restore_stream, PlaceholderFormat};
-use sluice::server::extract::extract;
 
 use redact_support::*;
 use support::*;

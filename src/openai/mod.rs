@@ -3,14 +3,15 @@
 //! Clients speak this format to sluice, and sluice speaks it to cloud and on-premise upstreams, so
 //! the types here are lossless: every object keeps the fields it does not model in an `extra` map
 //! that is serialized back unchanged. That is what lets a request with fields sluice has never
-//! heard of reach a cloud backend untouched. [`sse`] frames and parses the streaming form.
+//! heard of reach a cloud backend untouched. [`sse`] frames and parses the streaming form;
+//! [`extract`] finds every piece of text a request carries, for scanning and redaction.
 
 pub mod error;
+pub mod extract;
 pub mod parse;
 pub mod request;
 pub mod response;
 pub mod sse;
-pub mod text;
 
 pub use error::{ErrorBody, ErrorDetail};
 pub use parse::{parse_request, RequestParseError};
@@ -22,7 +23,6 @@ pub use response::{
     ChatCompletionChunk, ChatCompletionResponse, Choice, ChunkChoice, Delta, FunctionCallDelta,
     ToolCallDelta, Usage,
 };
-pub use text::{TextKind, TextRef};
 
 /// The JSON object map used for pass-through fields.
 pub type Extra = serde_json::Map<String, serde_json::Value>;

@@ -20,9 +20,9 @@ use serde::Deserialize;
 use super::format::PlaceholderFormat;
 use super::request::{redact_request, RedactError, RedactedRequest};
 use crate::detect::Entity;
+use crate::openai::extract::ScanUnit;
 use crate::openai::ChatCompletionRequest;
 use crate::policy::Decision;
-use crate::server::extract::ScanUnit;
 
 /// Which detected entities a `redact` decision masks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

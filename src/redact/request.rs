@@ -1,7 +1,7 @@
 //! Rewriting a chat request for a cloud model: every masked entity replaced by its placeholder.
 //!
 //! The rewrite works on the request exactly as sluice re-serializes it for the backend, through
-//! the same scan units the detectors saw (`server::extract`): each unit's leaves locate its text
+//! the same scan units the detectors saw (`openai::extract`): each unit's leaves locate its text
 //! in the request by JSON pointer, so every detected span is mapped back to the one string it came
 //! from, wherever that is (message content, content parts, names, tool-call arguments, tool
 //! definitions, unmodelled fields). An entity that straddles two strings is masked in both.
@@ -21,8 +21,8 @@ use super::text::{apply, combine, to_byte_spans, Edit, Sweeper};
 use super::union_spans;
 use super::vault::Pseudonyms;
 use crate::detect::Entity;
+use crate::openai::extract::{leaf_text, ScanUnit};
 use crate::openai::ChatCompletionRequest;
-use crate::server::extract::{leaf_text, ScanUnit};
 
 /// A request ready for a cloud model, and how to restore its answer.
 pub struct RedactedRequest {
@@ -212,9 +212,9 @@ fn intern_spans(
 mod tests {
     use super::*;
     use crate::detect::DetectorKind;
+    use crate::openai::extract::extract;
     use crate::openai::parse_request;
     use crate::redact::restore::RestoreBudget;
-    use crate::server::extract::extract;
 
     fn entity(ty: &str, start: usize, end: usize) -> Entity {
         Entity {

@@ -17,10 +17,10 @@ use crate::redact::{RedactError, RedactedRequest};
 use super::auth::{Client, ClientRegistry};
 use super::detection::DetectionService;
 use super::error::ApiError;
-use super::extract::{extract, Extracted};
 use super::metrics::Metrics;
 use super::routing::{Route, Router};
 use super::seams::{add_fragments, seams};
+use crate::openai::extract::{extract, Extracted};
 
 /// Everything a request handler needs, shared by all workers.
 pub struct Gateway {

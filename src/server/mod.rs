@@ -7,7 +7,6 @@ pub mod body;
 pub mod chat;
 pub mod detection;
 pub mod error;
-pub mod extract;
 pub mod gateway;
 pub mod limits;
 pub mod metrics;

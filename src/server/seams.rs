@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::detect::Entity;
 
-use super::extract::{LeafKind, ScanUnit};
+use crate::openai::extract::{LeafKind, ScanUnit};
 
 /// Characters taken from each side of a junction: longer than any identifier a rule pack finds
 /// (cards, IBANs, phone numbers with separators).
@@ -116,7 +116,7 @@ pub fn add_fragments(seams: &[Seam], found: &[Arc<Vec<Entity>>], units: &mut [Ar
 mod tests {
     use super::*;
     use crate::detect::DetectorKind;
-    use crate::server::extract::extract;
+    use crate::openai::extract::extract;
     use serde_json::json;
 
     fn ssn(start: usize, end: usize) -> Entity {

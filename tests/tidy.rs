@@ -1,0 +1,46 @@
+//! Architecture rules that the compiler does not check (ARCHITECTURE.md, "Layering"): the
+//! detection, policy, redaction and audit layers never reach into the HTTP server, so each can be
+//! used, tested and benchmarked without it.
+
+use std::path::{Path, PathBuf};
+
+/// Layers that must not depend on `server`.
+const SERVER_FREE: &[&str] = &["src/detect", "src/policy", "src/redact", "src/audit"];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn detect_policy_redact_and_audit_never_import_server() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut offences = Vec::new();
+    for layer in SERVER_FREE {
+        let mut files = Vec::new();
+        rust_files(&root.join(layer), &mut files);
+        assert!(
+            !files.is_empty(),
+            "{layer} has no Rust files: update this test"
+        );
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if line.contains("crate::server") || line.contains("sluice::server") {
+                    offences.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "these layers must not use the HTTP server:\n{}",
+        offences.join("\n")
+    );
+}
