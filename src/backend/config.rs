@@ -72,6 +72,19 @@ pub struct LlamaConfig {
     pub retry_after_secs: u64,
 }
 
+impl LlamaConfig {
+    /// The `model` its answers report: `model_name`, or the file name without `.gguf`.
+    pub fn served_model_name(&self) -> String {
+        self.model_name.clone().unwrap_or_else(|| {
+            self.model
+                .file_name()
+                .map(|name| name.to_string_lossy())
+                .map(|name| name.strip_suffix(".gguf").unwrap_or(&name).to_owned())
+                .unwrap_or_else(|| "local".to_owned())
+        })
+    }
+}
+
 impl Default for LlamaConfig {
     fn default() -> Self {
         LlamaConfig {

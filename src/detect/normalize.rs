@@ -122,7 +122,6 @@ impl Layer {
         self.pieces[first..]
             .iter()
             .take_while(|p| p.view.0 < end)
-            .filter(|p| p.view.0 < p.view.1 || start <= p.view.0)
             .map(|p| p.how)
             .max()
     }

@@ -102,11 +102,7 @@ impl Gateway {
             .units
             .iter()
             .map(|u| (u.text.clone(), u.reading))
-            .chain(
-                seams
-                    .iter()
-                    .map(|s| (Arc::new(s.text.clone()), Reading::Verbatim)),
-            )
+            .chain(seams.iter().map(|s| (s.text.clone(), Reading::Verbatim)))
             .collect();
         let entities = match self.detection.scan(&texts).await {
             Ok(mut per_unit) => {

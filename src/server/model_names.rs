@@ -25,12 +25,7 @@ impl ModelNames {
         for backend in config.backends.values() {
             match backend {
                 BackendConfig::Llama(llama) => {
-                    known.extend(llama.model_name.clone().or_else(|| {
-                        llama
-                            .model
-                            .file_stem()
-                            .map(|s| s.to_string_lossy().into_owned())
-                    }))
+                    known.insert(llama.served_model_name());
                 }
                 BackendConfig::Openai(http) => {
                     for (requested, upstream) in &http.model_map {

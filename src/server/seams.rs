@@ -21,7 +21,8 @@ const SIDE_CHARS: usize = 40;
 /// The text around one junction between two consecutive strings of the request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Seam {
-    pub text: String,
+    /// Shared with the detection task.
+    pub text: Arc<String>,
     /// Where the second string starts in `text`, in code points.
     junction: usize,
     /// The unit of the first string, and where `text` starts in it (code points).
@@ -63,7 +64,7 @@ pub fn seams(units: &[ScanUnit]) -> Vec<Seam> {
                 let cut = |c: Option<char>| c.is_some_and(|c| !c.is_whitespace());
                 if cut(tail.chars().next_back()) && cut(head.chars().next()) {
                     out.push(Seam {
-                        text: format!("{tail}{head}"),
+                        text: Arc::new(format!("{tail}{head}")),
                         junction: tail.chars().count(),
                         left: (left_unit, tail_start),
                         right: (u, leaf.start),
@@ -169,7 +170,10 @@ mod tests {
             {"role": "user", "content": "8 and more"}
         ]});
         let ex = extract(&body);
-        let texts: Vec<String> = seams(&ex.units).into_iter().map(|s| s.text).collect();
+        let texts: Vec<String> = seams(&ex.units)
+            .into_iter()
+            .map(|s| s.text.to_string())
+            .collect();
         assert_eq!(texts, vec!["78 and more".to_string()]);
     }
 }

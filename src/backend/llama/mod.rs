@@ -14,7 +14,6 @@ mod runtime;
 mod slots;
 mod text;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -122,10 +121,7 @@ impl EmbeddedLlama {
                 retry_after: Duration::from_secs(config.retry_after_secs.max(1)),
             },
         )?;
-        let model_name = config
-            .model_name
-            .clone()
-            .unwrap_or_else(|| model_file_name(&config.model));
+        let model_name = config.served_model_name();
         tracing::info!(
             backend = name,
             model = %model_name,
@@ -284,13 +280,6 @@ impl EmbeddedLlama {
             json: false,
         })
     }
-}
-
-fn model_file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|name| name.to_string_lossy())
-        .map(|name| name.strip_suffix(".gguf").unwrap_or(&name).to_owned())
-        .unwrap_or_else(|| "local".to_owned())
 }
 
 impl Backend for EmbeddedLlama {
