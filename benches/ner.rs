@@ -44,6 +44,7 @@ fn text_of(tokenizer: &Tokenizer, tokens: usize) -> String {
 fn detector(threads: usize) -> NerDetector {
     NerDetector::load(&NerConfig {
         model_dir: repo("models/rampart"),
+        model_file: repo("models/rampart/model_q4.onnx"),
         onnxruntime: repo("models/onnxruntime/libonnxruntime.so.1.31.1"),
         threads,
         sessions: 1,

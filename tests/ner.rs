@@ -14,6 +14,7 @@ fn repo(path: &str) -> PathBuf {
 fn config() -> NerConfig {
     NerConfig {
         model_dir: repo("models/rampart"),
+        model_file: repo("models/rampart/model_q4.onnx"),
         onnxruntime: repo("models/onnxruntime/libonnxruntime.so.1.31.1"),
         threads: 1,
         sessions: 2,
@@ -338,6 +339,7 @@ fn batched_windows_give_the_same_findings_as_single_windows() {
 fn a_missing_model_dir_names_make_models() {
     let cfg = NerConfig {
         model_dir: repo("models/no-such-model"),
+        model_file: repo("models/no-such-model/model_q4.onnx"),
         ..config()
     };
     let err = NerDetector::load(&cfg)
@@ -395,6 +397,7 @@ fn a_corrupt_model_file_is_an_error_naming_make_models() {
     std::fs::write(dir.path().join("model_q4.onnx"), b"\x08\x07garbage").unwrap();
     let cfg = NerConfig {
         model_dir: dir.path().to_path_buf(),
+        model_file: dir.path().join("model_q4.onnx"),
         ..config()
     };
     let msg = NerDetector::load(&cfg)

@@ -13,6 +13,7 @@ fn repo(path: &str) -> PathBuf {
 fn config(onnxruntime: PathBuf) -> NerConfig {
     NerConfig {
         model_dir: repo("models/rampart"),
+        model_file: repo("models/rampart/model_q4.onnx"),
         onnxruntime,
         threads: 1,
         sessions: 1,

@@ -89,7 +89,10 @@ pub struct DetectConfig {
     pub rules: PathBuf,
     /// Run the NER model.
     pub ner: bool,
+    /// Directory of the NER model's `tokenizer.json` and `config.json`.
     pub ner_model_dir: PathBuf,
+    /// The NER model's ONNX graph; unset: `model_q4.onnx` in `ner_model_dir`.
+    pub ner_model: Option<PathBuf>,
     pub onnxruntime: PathBuf,
     /// Intra-op threads per NER session.
     pub ner_threads: usize,
@@ -106,6 +109,7 @@ impl Default for DetectConfig {
             rules: PathBuf::from("rules"),
             ner: true,
             ner_model_dir: PathBuf::from("models/rampart"),
+            ner_model: None,
             onnxruntime: PathBuf::from("models/onnxruntime/libonnxruntime.so.1.31.1"),
             ner_threads: 2,
             ner_sessions: 2,
@@ -126,6 +130,9 @@ impl DetectConfig {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
+        }
+        if let Some(p) = self.ner_model.as_mut().filter(|p| p.is_relative()) {
+            *p = base.join(&*p);
         }
     }
 }

@@ -29,10 +29,15 @@ use super::{DetectConfig, DetectError, Detector, Finding};
 /// no faster, and each extra window in a batch costs about 64 MB of activations (benches/ner.rs).
 const WINDOWS_PER_BATCH: usize = 1;
 
+/// The graph used when `[detect] ner_model` is unset: the one the pinned wheel ships.
+pub const DEFAULT_MODEL_FILE: &str = "model_q4.onnx";
+
 #[derive(Debug, Clone)]
 pub struct NerConfig {
-    /// Directory holding `model_q4.onnx`, `tokenizer.json` and `config.json`.
+    /// Directory holding `tokenizer.json` and `config.json`.
     pub model_dir: PathBuf,
+    /// The ONNX graph of the token classifier.
+    pub model_file: PathBuf,
     /// The `libonnxruntime` shared library (ONNX Runtime 1.31).
     pub onnxruntime: PathBuf,
     /// Intra-op threads per session.
@@ -45,6 +50,10 @@ impl From<&DetectConfig> for NerConfig {
     fn from(c: &DetectConfig) -> Self {
         NerConfig {
             model_dir: c.ner_model_dir.clone(),
+            model_file: c
+                .ner_model
+                .clone()
+                .unwrap_or_else(|| c.ner_model_dir.join(DEFAULT_MODEL_FILE)),
             onnxruntime: c.onnxruntime.clone(),
             threads: c.ner_threads,
             sessions: c.ner_sessions,
@@ -53,10 +62,6 @@ impl From<&DetectConfig> for NerConfig {
 }
 
 impl NerConfig {
-    pub fn model_file(&self) -> PathBuf {
-        self.model_dir.join("model_q4.onnx")
-    }
-
     pub fn tokenizer_file(&self) -> PathBuf {
         self.model_dir.join("tokenizer.json")
     }
@@ -93,8 +98,11 @@ impl NerDetector {
                 cfg.threads, cfg.sessions
             )));
         }
-        let (model_file, tokenizer_file, config_file) =
-            (cfg.model_file(), cfg.tokenizer_file(), cfg.config_file());
+        let (model_file, tokenizer_file, config_file) = (
+            cfg.model_file.clone(),
+            cfg.tokenizer_file(),
+            cfg.config_file(),
+        );
         for file in [&model_file, &tokenizer_file, &config_file, &cfg.onnxruntime] {
             require_file(file)?;
         }
