@@ -104,6 +104,7 @@ fn typical_decision(log: &AuditLog) -> DecisionRecord {
         rule_ids: vec!["hipaa.identifier_with_health_context".into()],
         reasons: vec!["an identifier together with health context stays on-premise".into()],
         detectors: vec!["regex".into(), "dictionary".into(), "ner".into()],
+        skipped_detectors: Vec::new(),
         entities: evidence.finish(),
         backend: Some(BackendRef {
             name: "llama".into(),

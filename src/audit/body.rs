@@ -40,9 +40,20 @@ pub struct DecisionRecord {
     pub reasons: Vec<String>,
     /// The detectors that scanned the request (`Pipeline::detector_names`).
     pub detectors: Vec<String>,
+    /// Detectors of the pipeline that did not run because the decision was settled without
+    /// them, and why (absent when every detector ran).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_detectors: Vec<SkippedDetector>,
     pub entities: Evidence,
     /// The backend the request is sent to; `None` when blocked.
     pub backend: Option<BackendRef>,
+}
+
+/// A detector left out of a request's scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedDetector {
+    pub detector: String,
+    pub reason: String,
 }
 
 /// How a request ended.

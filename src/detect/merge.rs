@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 
 use super::allow::AllowList;
-use super::{DetectorKind, Finding};
+use super::{DetectorKind, Entity, Finding};
 
 #[derive(Debug, Clone, Default)]
 pub struct MergeOptions {
@@ -164,16 +164,38 @@ const NER_IDENTIFIER_GUESSES: &[&str] = &[
 
 /// How far a finding's type can be trusted against another type's for the same text.
 fn standing(f: &Finding) -> u8 {
-    let ner = f.detector == DetectorKind::Ner;
-    if f.validated {
+    standing_of(
+        f.detector,
+        f.validated,
+        !f.context.is_empty(),
+        &f.entity_type,
+    )
+}
+
+fn standing_of(detector: DetectorKind, validated: bool, confirmed: bool, entity_type: &str) -> u8 {
+    let ner = detector == DetectorKind::Ner;
+    if validated {
         3
-    } else if !ner && !f.context.is_empty() {
+    } else if !ner && confirmed {
         2
-    } else if ner && NER_IDENTIFIER_GUESSES.contains(&f.entity_type.as_str()) {
+    } else if ner && NER_IDENTIFIER_GUESSES.contains(&entity_type) {
         0
     } else {
         1
     }
+}
+
+/// Whether `e`, found without the NER model, is kept as it is whatever the model finds in the same
+/// text: it outranks every NER finding (validated, or confirmed by context), so none can drop it.
+/// A NER finding of the same type could still join it, which is the caller's to rule out.
+pub fn outranks_every_ner_finding(e: &Entity) -> bool {
+    e.detector != DetectorKind::Ner
+        && standing_of(
+            e.detector,
+            e.validated,
+            !e.context.is_empty(),
+            &e.entity_type,
+        ) > standing_of(DetectorKind::Ner, false, false, "")
 }
 
 /// Whether NER finding `f` is `kept`'s text given another type: it covers at least half its own

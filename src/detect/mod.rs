@@ -70,6 +70,46 @@ pub trait Detector: Send + Sync {
     fn reads_prose(&self) -> bool {
         false
     }
+    /// The entity types this detector can report, when it knows them; `None` means any type.
+    fn reported_types(&self) -> Option<Vec<&'static str>> {
+        None
+    }
+}
+
+/// The result of a scan's first pass: the detectors that are cheap (rule packs, dictionaries) have
+/// run on a prose text and those that read prose (the NER model) have not yet.
+///
+/// The NER model costs nearly all of a request's detection time, and a decision the cheap
+/// detectors already settle (see `policy::settled`) does not need it. The findings are kept so
+/// that a second pass adds the model's findings without running the first detectors again.
+#[derive(Debug, Clone)]
+pub struct FirstPass {
+    /// Findings of the detectors that ran, unmerged, in the normalised view's byte offsets.
+    findings: Vec<Finding>,
+    /// The findings merged: what the scan reports if the prose detectors find nothing.
+    entities: Vec<Entity>,
+}
+
+impl FirstPass {
+    /// The entities found so far.
+    pub fn entities(&self) -> &[Entity] {
+        &self.entities
+    }
+
+    /// The types of every finding so far, also those the merge dropped: finishing the scan can
+    /// bring back a dropped finding (when the finding that covered it loses to a NER finding).
+    pub fn finding_types(&self) -> impl Iterator<Item = &str> {
+        self.findings.iter().map(|f| f.entity_type.as_str())
+    }
+}
+
+/// What the first pass over one text gives.
+#[derive(Debug, Clone)]
+pub enum Scanned {
+    /// Every detector that reads this text has run.
+    Complete(Vec<Entity>),
+    /// The prose detectors have yet to run (`Pipeline::second_pass_until`).
+    Partial(FirstPass),
 }
 
 /// What kind of text is scanned, which decides the detectors that see it.
@@ -181,6 +221,13 @@ impl Pipeline {
         ))
     }
 
+    /// This pipeline with one more detector (a custom recognizer, or a wrapped model), run
+    /// after the others.
+    pub fn with_detector(mut self, detector: Box<dyn Detector>) -> Self {
+        self.detectors.push(detector);
+        self
+    }
+
     /// The names of the detectors in this pipeline (for the audit record).
     pub fn detector_names(&self) -> Vec<&str> {
         self.detectors.iter().map(|d| d.name()).collect()
@@ -207,6 +254,66 @@ impl Pipeline {
         self.scan_within(text, Some(deadline), reading)
     }
 
+    /// The names of the detectors that read prose (the ones a second pass runs).
+    pub fn prose_detector_names(&self) -> Vec<&str> {
+        self.detectors
+            .iter()
+            .filter(|d| d.reads_prose())
+            .map(|d| d.name())
+            .collect()
+    }
+
+    /// Whether any detector of this pipeline reads prose (would run in a second pass).
+    pub fn has_prose_detectors(&self) -> bool {
+        self.detectors.iter().any(|d| d.reads_prose())
+    }
+
+    /// The entity types the prose detectors can report; `None` if one of them cannot say.
+    pub fn prose_types(&self) -> Option<Vec<&'static str>> {
+        let mut types = Vec::new();
+        for d in self.detectors.iter().filter(|d| d.reads_prose()) {
+            types.extend(d.reported_types()?);
+        }
+        types.sort_unstable();
+        types.dedup();
+        Some(types)
+    }
+
+    /// The first pass of a two-pass scan: every detector that does not read prose. A text no
+    /// prose detector reads (a verbatim one, or a pipeline without NER) comes back complete.
+    pub fn first_pass_until(
+        &self,
+        text: &str,
+        reading: Reading,
+        deadline: Instant,
+    ) -> Result<Scanned, DetectError> {
+        if reading == Reading::Verbatim || !self.has_prose_detectors() {
+            return self
+                .scan_within(text, Some(deadline), reading)
+                .map(Scanned::Complete);
+        }
+        let view = normalize::NormalizedText::new(text);
+        let findings = self.run_detectors(&view, Some(deadline), |d| !d.reads_prose())?;
+        let entities = self.finish(text, &view, findings.clone());
+        Ok(Scanned::Partial(FirstPass { findings, entities }))
+    }
+
+    /// The second pass over the text `first` came from: the prose detectors, merged with the
+    /// first pass's findings. The result equals a one-pass scan of `text`.
+    pub fn second_pass_until(
+        &self,
+        text: &str,
+        first: &FirstPass,
+        deadline: Instant,
+    ) -> Result<Vec<Entity>, DetectError> {
+        let view = normalize::NormalizedText::new(text);
+        // In pipeline order (the prose detectors come last), so that merging breaks ties as a
+        // one-pass scan does.
+        let mut findings = first.findings.clone();
+        findings.extend(self.run_detectors(&view, Some(deadline), |d| d.reads_prose())?);
+        Ok(self.finish(text, &view, findings))
+    }
+
     fn scan_within(
         &self,
         text: &str,
@@ -214,11 +321,21 @@ impl Pipeline {
         reading: Reading,
     ) -> Result<Vec<Entity>, DetectError> {
         let view = normalize::NormalizedText::new(text);
+        let findings = self.run_detectors(&view, deadline, |d| {
+            reading == Reading::Prose || !d.reads_prose()
+        })?;
+        Ok(self.finish(text, &view, findings))
+    }
+
+    /// The findings of the detectors `runs` selects, in the normalised view's byte offsets.
+    fn run_detectors(
+        &self,
+        view: &normalize::NormalizedText,
+        deadline: Option<Instant>,
+        runs: impl Fn(&dyn Detector) -> bool,
+    ) -> Result<Vec<Finding>, DetectError> {
         let mut findings: Vec<Finding> = Vec::new();
-        for d in &self.detectors {
-            if reading == Reading::Verbatim && d.reads_prose() {
-                continue;
-            }
+        for d in self.detectors.iter().filter(|d| runs(d.as_ref())) {
             let found = match deadline {
                 None => d.detect(view.text())?,
                 Some(deadline) if Instant::now() >= deadline => return Err(DetectError::Deadline),
@@ -231,6 +348,16 @@ impl Pipeline {
                 findings.extend(found);
             }
         }
+        Ok(findings)
+    }
+
+    /// Merges `findings` and maps them back from the normalised view onto `text`.
+    fn finish(
+        &self,
+        text: &str,
+        view: &normalize::NormalizedText,
+        findings: Vec<Finding>,
+    ) -> Vec<Entity> {
         let mut merged = merge::merge(view.text(), findings, &self.merge);
         if !view.is_identity() {
             for f in &mut merged {
@@ -244,6 +371,6 @@ impl Pipeline {
                 (a.start, a.end, &a.entity_type) == (b.start, b.end, &b.entity_type)
             });
         }
-        Ok(offsets::to_entities(text, merged))
+        offsets::to_entities(text, merged)
     }
 }

@@ -61,6 +61,11 @@ impl Observations {
         }
     }
 
+    /// The entities of catalog types.
+    pub fn items(&self) -> &[Observed] {
+        &self.items
+    }
+
     /// How many entities had a type outside the catalog.
     pub fn unknown_types(&self) -> u32 {
         self.unknown_types

@@ -19,6 +19,7 @@ pub mod diff;
 mod file;
 pub mod loosening;
 pub mod model;
+pub mod settled;
 pub mod store;
 pub mod typeset;
 pub mod watch;

@@ -24,6 +24,8 @@ use super::decide::{Decision, DecisionBuilder, Observations};
 use super::diagnostic::{Diagnostic, PolicyError};
 use super::loosening;
 use super::model::Policy;
+use super::settled::{self, Pending, Settled};
+use super::typeset::TypeSet;
 use crate::detect::catalog;
 use crate::detect::Entity;
 
@@ -64,6 +66,33 @@ impl PolicySnapshot {
             builder.unknown_types(obs.unknown_types());
         }
         builder.finish()
+    }
+
+    /// Whether `decision`, taken under `set` on the entities found before every detector ran,
+    /// stands whatever the remaining detectors find (see [`super::settled`]): `firm` are the
+    /// entities certain to stay as they are, `addable` the types that may still appear.
+    pub fn settled<S: AsRef<str>>(
+        &self,
+        set: &[S],
+        decision: &Decision,
+        firm: &[Entity],
+        addable: TypeSet,
+    ) -> Option<Settled> {
+        let firm = Observations::from_entities(firm);
+        let policies: Vec<&Policy> = set
+            .iter()
+            .filter_map(|n| self.policies.get(n.as_ref()).map(|p| &**p))
+            .collect();
+        let missing = set.len() - policies.len();
+        settled::settled(
+            &policies,
+            missing,
+            decision,
+            Pending {
+                firm: firm.items(),
+                addable,
+            },
+        )
     }
 
     /// Checks that every name in `set` is a loaded policy (a config error at start-up otherwise).

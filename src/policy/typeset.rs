@@ -47,6 +47,24 @@ pub struct TypeSet(u128);
 impl TypeSet {
     pub const EMPTY: TypeSet = TypeSet(0);
 
+    /// Every catalog type.
+    pub fn all() -> TypeSet {
+        TypeSet(u128::MAX >> (128 - ENTITY_TYPES.len()))
+    }
+
+    /// The set of `names`; a name outside the catalog stands for any type, so the result is
+    /// every type (a set used as "what may appear" must not shrink on a name it cannot read).
+    pub fn of_names_or_all<'a>(names: impl IntoIterator<Item = &'a str>) -> TypeSet {
+        let mut set = TypeSet::EMPTY;
+        for name in names {
+            match TypeIndex::of(name) {
+                Some(t) => set.insert(t),
+                None => return TypeSet::all(),
+            }
+        }
+        set
+    }
+
     pub fn single(t: TypeIndex) -> TypeSet {
         TypeSet(1u128 << t.0)
     }
@@ -128,6 +146,19 @@ mod tests {
         assert_eq!(ids.union(health).len(), 3);
         assert_eq!(ids.names().collect::<Vec<_>>(), vec!["PERSON", "US_SSN"]);
         assert!(TypeSet::EMPTY.is_subset(health));
+    }
+
+    #[test]
+    fn all_and_names_or_all() {
+        assert_eq!(TypeSet::all().len(), ENTITY_TYPES.len());
+        assert_eq!(
+            TypeSet::of_names_or_all(["PERSON", "US_SSN"]),
+            set(&["PERSON", "US_SSN"])
+        );
+        assert_eq!(
+            TypeSet::of_names_or_all(["PERSON", "NOT_A_TYPE"]),
+            TypeSet::all()
+        );
     }
 
     #[test]

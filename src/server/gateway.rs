@@ -8,9 +8,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::audit::{AuditLog, BackendRef, DecisionRecord, EntityEvidence, PolicyRef};
+use crate::audit::{
+    AuditLog, BackendRef, DecisionRecord, EntityEvidence, PolicyRef, SkippedDetector,
+};
 use crate::detect::{Entity, Reading};
 use crate::openai::{parse_request, ChatCompletionRequest};
+use crate::policy::settled::Settled;
+use crate::policy::typeset::TypeSet;
 use crate::policy::{Action, Decision, FiredRule, PolicyStore};
 use crate::redact::{RedactError, RedactedRequest};
 
@@ -33,6 +37,8 @@ pub struct Gateway {
     pub metrics: Metrics,
     pub limits: super::limits::RequestLimits,
     pub detector_names: Vec<String>,
+    /// The detectors that read prose (the NER model): the ones a settled decision skips.
+    pub prose_detector_names: Vec<String>,
     /// How `redact` decisions rewrite requests for cloud models.
     pub redact: crate::redact::RedactConfig,
     /// The model names records, logs and metrics may carry.
@@ -49,6 +55,8 @@ pub struct Judged {
     /// For a `redact` decision: the request as a cloud model may receive it (or why it cannot
     /// be rewritten; nothing is then forwarded off premise).
     pub redacted: Option<Result<RedactedRequest, RedactError>>,
+    /// Set when the decision was settled without the NER model, which then did not run.
+    pub skipped_ner: Option<Settled>,
 }
 
 /// Reason recorded when content that text detectors cannot judge forces a request on premise.
@@ -104,28 +112,69 @@ impl Gateway {
             .map(|u| (u.text.clone(), u.reading))
             .chain(seams.iter().map(|s| (s.text.clone(), Reading::Verbatim)))
             .collect();
-        let entities = match self.detection.scan(&texts).await {
-            Ok(mut per_unit) => {
-                let per_seam = per_unit.split_off(extracted.units.len());
-                add_fragments(&seams, &per_seam, &mut per_unit);
-                Ok(per_unit)
+        let snapshot = self.policies.snapshot();
+        let set = self.policy_set(client);
+        let with_fragments = |mut per_unit: Vec<Arc<Vec<Entity>>>| {
+            let per_seam = per_unit.split_off(extracted.units.len());
+            add_fragments(&seams, &per_seam, &mut per_unit);
+            per_unit
+        };
+        // The rule packs and dictionaries first; the NER model only if what they found leaves
+        // the decision open (see policy::settled).
+        let mut skipped = None;
+        let scanned = match self.detection.first_pass(&texts).await {
+            Ok(first) if first.is_partial() => {
+                let per_unit = with_fragments(first.entities());
+                let all = flatten(&per_unit);
+                let decision = snapshot.decide(set, Ok::<_, ()>(all.as_slice()));
+                let prose = self.detection.prose_types();
+                let firm = first.firm(&per_unit, prose);
+                let addable = match prose {
+                    Some(prose) => TypeSet::of_names_or_all(first.addable(prose)),
+                    None => TypeSet::all(),
+                };
+                // A non-finite score is a detector bug the settling reasoning does not follow.
+                let finite = all.iter().all(|e| e.score.is_finite());
+                match finite
+                    .then(|| snapshot.settled(set, &decision, &firm, addable))
+                    .flatten()
+                {
+                    Some(settled) => {
+                        skipped = Some(settled);
+                        Ok((per_unit, all, decision))
+                    }
+                    None => self
+                        .detection
+                        .second_pass(&texts, first)
+                        .await
+                        .map(|per_unit| {
+                            let per_unit = with_fragments(per_unit);
+                            let all = flatten(&per_unit);
+                            let decision = snapshot.decide(set, Ok::<_, ()>(all.as_slice()));
+                            (per_unit, all, decision)
+                        }),
+                }
             }
-            Err(e) => {
-                tracing::warn!(target: "sluice::gateway", error = %e, "detection failed; treating the request as sensitive");
-                Err(e.to_string())
+            Ok(first) => {
+                let per_unit = with_fragments(first.entities());
+                let all = flatten(&per_unit);
+                let decision = snapshot.decide(set, Ok::<_, ()>(all.as_slice()));
+                Ok((per_unit, all, decision))
             }
+            Err(e) => Err(e),
         };
         self.metrics.detection(started.elapsed());
-        let all: Vec<Entity> = match &entities {
-            Ok(units) => units.iter().flat_map(|u| u.iter().cloned()).collect(),
-            Err(_) => Vec::new(),
+        if skipped.is_some() {
+            self.metrics.ner_skipped();
+        }
+        let (entities, all, mut decision) = match scanned {
+            Ok((per_unit, all, decision)) => (Ok(per_unit), all, decision),
+            Err(e) => {
+                tracing::warn!(target: "sluice::gateway", error = %e, "detection failed; treating the request as sensitive");
+                let decision = snapshot.decide(set, Err(()));
+                (Err(e.to_string()), Vec::new(), decision)
+            }
         };
-        let snapshot = self.policies.snapshot();
-        let scan = match &entities {
-            Ok(_) => Ok(all.as_slice()),
-            Err(e) => Err(e.as_str()),
-        };
-        let mut decision = snapshot.decide(self.policy_set(client), scan);
         if !extracted.unscannable.is_empty() && decision.action < Action::Local {
             keep_local(
                 &mut decision,
@@ -160,6 +209,7 @@ impl Gateway {
             entities,
             decision,
             redacted,
+            skipped_ner: skipped,
         })
     }
 
@@ -194,7 +244,25 @@ impl Gateway {
                 })
                 .collect(),
             action: d.action,
-            detectors: self.detector_names.clone(),
+            detectors: match &judged.skipped_ner {
+                None => self.detector_names.clone(),
+                Some(_) => self
+                    .detector_names
+                    .iter()
+                    .filter(|d| !self.prose_detector_names.contains(d))
+                    .cloned()
+                    .collect(),
+            },
+            skipped_detectors: judged
+                .skipped_ner
+                .iter()
+                .flat_map(|settled| {
+                    self.prose_detector_names.iter().map(|d| SkippedDetector {
+                        detector: d.clone(),
+                        reason: settled.reason.clone(),
+                    })
+                })
+                .collect(),
             rule_ids: d.rule_ids(),
             reasons: d.fired.iter().map(|f| f.reason.to_string()).collect(),
             entities: evidence.finish(),
@@ -225,6 +293,11 @@ fn keep_local(decision: &mut Decision, rule: &str, reason: &str) {
         reason: Arc::from(reason),
         triggers: Vec::new(),
     });
+}
+
+/// Every unit's entities in one list.
+fn flatten(per_unit: &[Arc<Vec<Entity>>]) -> Vec<Entity> {
+    per_unit.iter().flat_map(|u| u.iter().cloned()).collect()
 }
 
 /// Entity counts by type, sorted by type.

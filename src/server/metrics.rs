@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -44,6 +44,7 @@ pub struct Metrics {
     audit: Mutex<Histogram>,
     backend: Mutex<BTreeMap<String, Histogram>>,
     local_queue: AtomicI64,
+    ner_skipped: AtomicU64,
 }
 
 impl Metrics {
@@ -62,6 +63,11 @@ impl Metrics {
 
     pub fn detection(&self, d: Duration) {
         lock(&self.detection).observe(d.as_secs_f64());
+    }
+
+    /// A request decided without the NER model (its decision was settled before).
+    pub fn ner_skipped(&self) {
+        self.ner_skipped.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn audit(&self, d: Duration) {
@@ -101,6 +107,13 @@ impl Metrics {
             "Time to scan a request.",
             "",
             &lock(&self.detection),
+        );
+        out.push_str("# HELP sluice_ner_skipped_total Requests decided without the NER model: the rule packs and dictionaries settled the decision.\n");
+        out.push_str("# TYPE sluice_ner_skipped_total counter\n");
+        let _ = writeln!(
+            out,
+            "sluice_ner_skipped_total {}",
+            self.ner_skipped.load(Ordering::Relaxed)
         );
         render_histogram(
             &mut out,

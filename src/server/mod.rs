@@ -115,6 +115,11 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
         .iter()
         .map(|s| s.to_string())
         .collect();
+    let prose_detector_names = pipeline
+        .prose_detector_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let gateway = web::Data::new(Gateway {
         detection: DetectionService::new(
             pipeline,
@@ -129,6 +134,7 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
         metrics: Default::default(),
         limits: limits::RequestLimits::from_config(&config.server),
         detector_names,
+        prose_detector_names,
         redact: config.redact.clone(),
         models: model_names::ModelNames::from_config(&config),
     });

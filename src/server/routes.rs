@@ -147,6 +147,9 @@ async fn scan(
         "rules": rules,
         "units": units,
         "unscannable": judged.extracted.unscannable,
+        "skipped_detectors": judged.skipped_ner.as_ref().map(|settled| {
+            gateway.prose_detector_names.iter().map(|d| serde_json::json!({"detector": d, "reason": &settled.reason})).collect::<Vec<_>>()
+        }).unwrap_or_default(),
     });
     if text_input {
         answer["redacted_text"] = serde_json::json!(redacted.as_ref().map(|r| r

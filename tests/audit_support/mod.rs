@@ -207,6 +207,7 @@ pub fn decision(
             vec![]
         },
         detectors: vec!["regex".into(), "dictionary".into(), "ner".into()],
+        skipped_detectors: Vec::new(),
         entities: evidence.finish(),
         backend,
     }

@@ -194,6 +194,21 @@ impl LabelMap {
     pub fn tag(&self, class: usize) -> Tag {
         self.tags.get(class).copied().unwrap_or(Tag::Outside)
     }
+
+    /// The sluice entity types this model's labels can produce, each once.
+    pub fn entity_types(&self) -> Vec<&'static str> {
+        let mut types: Vec<&'static str> = self
+            .tags
+            .iter()
+            .filter_map(|t| match t {
+                Tag::Begin(p) | Tag::Inside(p) => Some(p.kind().entity_type()),
+                Tag::Outside => None,
+            })
+            .collect();
+        types.sort_unstable();
+        types.dedup();
+        types
+    }
 }
 
 #[cfg(test)]

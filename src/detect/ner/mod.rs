@@ -197,6 +197,10 @@ impl Detector for NerDetector {
         true
     }
 
+    fn reported_types(&self) -> Option<Vec<&'static str>> {
+        Some(self.model.entity_types())
+    }
+
     fn detect(&self, text: &str) -> Result<Vec<Finding>, DetectError> {
         self.detect_within(text, None)
     }

@@ -88,6 +88,11 @@ impl Model {
         })
     }
 
+    /// The entity types the model can report.
+    pub fn entity_types(&self) -> Vec<&'static str> {
+        self.labels.entity_types()
+    }
+
     /// Predictions for the owned tokens of each window, in order; all windows run as one batch.
     pub fn predict(
         &self,
