@@ -9,7 +9,7 @@ VENV := $(TARGET_DIR)/venv
 OPENAI_VERSION := 3.54.0
 export ORT_DYLIB_PATH ?= $(CURDIR)/models/onnxruntime/libonnxruntime.so.1.31.1
 
-.PHONY: run test models deps build bench bench-gateway lint fmt policy-test
+.PHONY: run test models deps build bench bench-gateway lint fmt policy-test eval eval-gate eval-baseline eval-corpus eval-corpus-check
 
 run: deps models build
 	@$(SLUICE) audit keygen --if-missing >/dev/null
@@ -27,12 +27,43 @@ test: deps models $(VENV)/.openai-$(OPENAI_VERSION)
 	$(CARGO) test --release -- --test-threads=2
 	$(SLUICE) policy test policies/*.toml
 	$(VENV)/bin/python tests/openai_client.py $(SLUICE)
+	$(MAKE) --no-print-directory eval-gate
+	@if [ -x $(VENV)/bin/python ] && [ -f $(VENV)/.eval-requirements ]; then $(MAKE) --no-print-directory eval-corpus-check; fi
 
 # The official openai client, pinned, in a venv next to the build (not the system Python).
 $(VENV)/.openai-$(OPENAI_VERSION):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet openai==$(OPENAI_VERSION)
 	touch $@
+
+# Detection accuracy on our labelled corpus (tests/eval, issue 12): the table on stdout, the full
+# report in $(EVAL_JSON), and a non-zero exit when recall, entity F2 or the cleared-prompt
+# false-alarm rate regressed beyond the tolerances recorded in tests/eval/baseline.json.
+EVAL_JSON := $(TARGET_DIR)/eval.json
+EVAL_ARGS := --config sluice.toml --corpus tests/eval/corpus.jsonl --baseline tests/eval/baseline.json
+eval: deps models build eval-gate
+
+eval-gate:
+	$(SLUICE) eval $(EVAL_ARGS) --json-out $(EVAL_JSON)
+
+# Re-record the baseline (commit it with the change that moved the figures, and say why).
+eval-baseline: deps models build
+	$(SLUICE) eval $(EVAL_ARGS) --json-out $(EVAL_JSON) --write-baseline
+
+# The corpus generator's venv: Faker pinned by hash (tests/eval/requirements.txt). `python -m pip`, not
+# bin/pip: a venv copied with its target dir keeps a pip whose shebang names the old venv.
+$(VENV)/.eval-requirements: tests/eval/requirements.txt
+	[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --require-hashes -r tests/eval/requirements.txt
+	cp tests/eval/requirements.txt $@
+
+# Regenerate tests/eval/corpus.jsonl (fixed seed: the same bytes every time).
+eval-corpus: $(VENV)/.eval-requirements
+	$(VENV)/bin/python tests/eval/generate.py
+
+# The committed corpus is what the generator writes (run by `make test` when the venv has Faker).
+eval-corpus-check: $(VENV)/.eval-requirements
+	$(VENV)/bin/python tests/eval/generate.py --check
 
 build: deps
 	$(CARGO) build --release

@@ -23,6 +23,8 @@ enum Command {
     Policy(cli::policy::PolicyArgs),
     /// Verify and query the audit log.
     Audit(cli::audit::AuditArgs),
+    /// Score detection on a labelled corpus; gate against recorded figures.
+    Eval(cli::eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         Command::Scan(a) => cli::scan::run(a),
         Command::Policy(a) => cli::policy::run(a),
         Command::Audit(a) => cli::audit::run(a),
+        Command::Eval(a) => cli::eval::run(a),
     };
     match result {
         Ok(code) => code,
