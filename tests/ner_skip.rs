@@ -250,3 +250,26 @@ fn two_passes_find_what_one_pass_finds() {
         assert_eq!(one, two, "two passes differ from one on {text:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ner_always_scans_even_a_settled_request() {
+    let upstream = MockUpstream::start().await;
+    let audit = AuditDirs::new();
+    let setup = Setup::with_cloud(&upstream, &audit);
+    let mut config = gateway_config(&setup);
+    config.detect.ner_always = true;
+    let (pipeline, calls) = counted_pipeline();
+    let gw = sluice::server::start(config, pipeline)
+        .await
+        .expect("gateway starts");
+    let r = post_chat(gw.addr, &chat_body(&canary_prompt(), false)).await;
+    assert_eq!(header(&r, "x-sluice-action"), "local");
+    let request_id = header(&r, "x-sluice-request-id");
+    assert!(calls.load(Ordering::SeqCst) >= 1);
+    gw.stop().await.unwrap();
+    let body = decision_record(&audit, &request_id);
+    assert!(skipped(&body).is_empty(), "{body}");
+    // The name only NER finds is now in the evidence too.
+    assert!(body["entities"].to_string().contains("PERSON"), "{body}");
+    upstream.stop().await;
+}

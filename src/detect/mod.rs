@@ -134,6 +134,9 @@ pub struct DetectConfig {
     /// The NER model's ONNX graph; unset: `model_q4.onnx` in `ner_model_dir`.
     pub ner_model: Option<PathBuf>,
     pub onnxruntime: PathBuf,
+    /// Run NER on every request, also when what the rule packs and dictionaries found already
+    /// settles the decision (the audit record then lists every entity, at NER's cost).
+    pub ner_always: bool,
     /// Intra-op threads per NER session.
     pub ner_threads: usize,
     /// Sessions in the pool (concurrent NER inferences).
@@ -151,6 +154,7 @@ impl Default for DetectConfig {
             ner_model_dir: PathBuf::from("models/rampart"),
             ner_model: None,
             onnxruntime: PathBuf::from("models/onnxruntime/libonnxruntime.so.1.31.1"),
+            ner_always: false,
             ner_threads: 2,
             ner_sessions: 2,
             min_score: 0.5,

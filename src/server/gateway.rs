@@ -15,11 +15,11 @@ use crate::detect::{Entity, Reading};
 use crate::openai::{parse_request, ChatCompletionRequest};
 use crate::policy::settled::Settled;
 use crate::policy::typeset::TypeSet;
-use crate::policy::{Action, Decision, FiredRule, PolicyStore};
+use crate::policy::{Action, Decision, FiredRule, PolicySnapshot, PolicyStore};
 use crate::redact::{RedactError, RedactedRequest};
 
 use super::auth::{Client, ClientRegistry};
-use super::detection::DetectionService;
+use super::detection::{DetectionService, FirstScan};
 use super::error::ApiError;
 use super::metrics::Metrics;
 use super::routing::{Route, Router};
@@ -39,6 +39,9 @@ pub struct Gateway {
     pub detector_names: Vec<String>,
     /// The detectors that read prose (the NER model): the ones a settled decision skips.
     pub prose_detector_names: Vec<String>,
+    /// Skip the prose detectors when the first pass settles the decision (`[detect] ner_always`
+    /// unset).
+    pub skip_settled: bool,
     /// How `redact` decisions rewrite requests for cloud models.
     pub redact: crate::redact::RedactConfig,
     /// The model names records, logs and metrics may carry.
@@ -119,49 +122,33 @@ impl Gateway {
             add_fragments(&seams, &per_seam, &mut per_unit);
             per_unit
         };
+        let decide_on = |per_unit: Vec<Arc<Vec<Entity>>>| {
+            let per_unit = with_fragments(per_unit);
+            let all = flatten(&per_unit);
+            let decision = snapshot.decide(set, Ok::<_, ()>(all.as_slice()));
+            (per_unit, all, decision)
+        };
         // The rule packs and dictionaries first; the NER model only if what they found leaves
         // the decision open (see policy::settled).
         let mut skipped = None;
         let scanned = match self.detection.first_pass(&texts).await {
-            Ok(first) if first.is_partial() => {
-                let per_unit = with_fragments(first.entities());
-                let all = flatten(&per_unit);
-                let decision = snapshot.decide(set, Ok::<_, ()>(all.as_slice()));
-                let prose = self.detection.prose_types();
-                let firm = first.firm(&per_unit, prose);
-                let addable = match prose {
-                    Some(prose) => TypeSet::of_names_or_all(first.addable(prose)),
-                    None => TypeSet::all(),
-                };
-                // A non-finite score is a detector bug the settling reasoning does not follow.
-                let finite = all.iter().all(|e| e.score.is_finite());
-                match finite
-                    .then(|| snapshot.settled(set, &decision, &firm, addable))
-                    .flatten()
+            Err(e) => Err(e),
+            Ok(first) => {
+                let found = decide_on(first.entities());
+                if !first.is_partial() {
+                    Ok(found)
+                } else if let Some(settled) =
+                    self.settled_without_prose(&snapshot, set, &first, &found)
                 {
-                    Some(settled) => {
-                        skipped = Some(settled);
-                        Ok((per_unit, all, decision))
-                    }
-                    None => self
-                        .detection
+                    skipped = Some(settled);
+                    Ok(found)
+                } else {
+                    self.detection
                         .second_pass(&texts, first)
                         .await
-                        .map(|per_unit| {
-                            let per_unit = with_fragments(per_unit);
-                            let all = flatten(&per_unit);
-                            let decision = snapshot.decide(set, Ok::<_, ()>(all.as_slice()));
-                            (per_unit, all, decision)
-                        }),
+                        .map(decide_on)
                 }
             }
-            Ok(first) => {
-                let per_unit = with_fragments(first.entities());
-                let all = flatten(&per_unit);
-                let decision = snapshot.decide(set, Ok::<_, ()>(all.as_slice()));
-                Ok((per_unit, all, decision))
-            }
-            Err(e) => Err(e),
         };
         self.metrics.detection(started.elapsed());
         if skipped.is_some() {
@@ -211,6 +198,28 @@ impl Gateway {
             redacted,
             skipped_ner: skipped,
         })
+    }
+
+    /// Whether the decision on the first pass's findings (`found`: per unit, all, decision)
+    /// stands whatever the prose detectors would add, so that they need not run.
+    fn settled_without_prose(
+        &self,
+        snapshot: &PolicySnapshot,
+        set: &[String],
+        first: &FirstScan,
+        (per_unit, all, decision): &(Vec<Arc<Vec<Entity>>>, Vec<Entity>, Decision),
+    ) -> Option<Settled> {
+        // A non-finite score is a detector bug the settling reasoning does not follow.
+        if !self.skip_settled || all.iter().any(|e| !e.score.is_finite()) {
+            return None;
+        }
+        let prose = self.detection.prose_types();
+        let firm = first.firm(per_unit, prose);
+        let addable = match prose {
+            Some(prose) => TypeSet::of_names_or_all(first.addable(prose)),
+            None => TypeSet::all(),
+        };
+        snapshot.settled(set, decision, &firm, addable)
     }
 
     /// Writes the decision record and waits until it is durable. An error means 503: the request

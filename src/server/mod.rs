@@ -135,6 +135,7 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
         limits: limits::RequestLimits::from_config(&config.server),
         detector_names,
         prose_detector_names,
+        skip_settled: !config.detect.ner_always,
         redact: config.redact.clone(),
         models: model_names::ModelNames::from_config(&config),
     });
