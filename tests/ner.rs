@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use sluice::detect::ner::{NerConfig, NerDetector};
+use sluice::detect::ner::{NerConfig, NerDetector, DEFAULT_MODEL_FILE};
 use sluice::detect::{DetectError, Detector, DetectorKind, Finding};
 
 fn repo(path: &str) -> PathBuf {
@@ -14,7 +14,8 @@ fn repo(path: &str) -> PathBuf {
 fn config() -> NerConfig {
     NerConfig {
         model_dir: repo("models/rampart"),
-        model_file: repo("models/rampart/model_q4.onnx"),
+        // The model the shipped sluice.toml names (tests/ner_int8.rs checks that it is the default).
+        model_file: repo("models/rampart").join(DEFAULT_MODEL_FILE),
         onnxruntime: repo("models/onnxruntime/libonnxruntime.so.1.31.1"),
         threads: 1,
         sessions: 2,
