@@ -27,6 +27,8 @@ use super::{DetectConfig, DetectError, Detector, Finding};
 
 /// Windows of one text that run as one batched inference. On 2 cores batching full windows was
 /// no faster, and each extra window in a batch costs about 64 MB of activations (benches/ner.rs).
+/// One window per batch also keeps the int8 graph's findings independent of other windows: its
+/// activations are quantised with one scale per tensor, taken over the whole batch.
 const WINDOWS_PER_BATCH: usize = 1;
 
 /// The graph used when `[detect] ner_model` is unset: the int8 graph `make models` derives from
