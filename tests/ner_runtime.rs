@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sluice::detect::ner::{NerConfig, NerDetector};
+use sluice::detect::ner::{NerConfig, NerDetector, DEFAULT_MODEL_FILE};
 use sluice::detect::{DetectError, Detector};
 
 fn repo(path: &str) -> PathBuf {
@@ -13,7 +13,7 @@ fn repo(path: &str) -> PathBuf {
 fn config(onnxruntime: PathBuf) -> NerConfig {
     NerConfig {
         model_dir: repo("models/rampart"),
-        model_file: repo("models/rampart/model_q4.onnx"),
+        model_file: repo("models/rampart").join(DEFAULT_MODEL_FILE),
         onnxruntime,
         threads: 1,
         sessions: 1,

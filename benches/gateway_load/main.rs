@@ -3,7 +3,9 @@
 //! same run (so every sluice figure has a baseline taken under the same machine load).
 //!
 //! `cargo bench --bench gateway_load` (needs `make models` and `cargo install oha --locked`).
-//! GATEWAY_BENCH_SECS sets the length of each run (default 10 s).
+//! GATEWAY_BENCH_SECS sets the length of each run (default 10 s). GATEWAY_BENCH_DETECT holds TOML
+//! `key = value` lines that override the shipped `[detect]` settings, to compare them, e.g.
+//! `GATEWAY_BENCH_DETECT='ner_model = "models/rampart/model_q4.onnx"'` or `ner_sessions = 1`.
 //!
 //! Two gateways are started in turn, in this process, with the shipped `[detect]` settings,
 //! policies hipaa + soc2, two HTTP workers, the embedded SmolLM2 loaded as the local backend and
@@ -29,6 +31,7 @@ use sluice::detect::{DetectConfig, Pipeline};
 
 const CLIENT_KEY: &str = "sk-bench-client-key";
 const CLOUD_KEY_ENV: &str = "SLUICE_BENCH_CLOUD_KEY";
+const DETECT_ENV: &str = "GATEWAY_BENCH_DETECT";
 const WORKERS: usize = 2;
 /// Requests sent to each fresh gateway before measuring (NER sessions, connection pools).
 const WARMUP: Duration = Duration::from_secs(2);
@@ -186,19 +189,32 @@ fn describe(load: Load) -> String {
     }
 }
 
-/// The shipped `[detect]` section of sluice.toml, with NER on or off.
+/// The shipped `[detect]` section of sluice.toml with the keys GATEWAY_BENCH_DETECT overrides,
+/// with NER on or off.
 fn pipeline(ner: bool) -> anyhow::Result<Arc<Pipeline>> {
     let repo = repo();
     let shipped: toml::Table = std::fs::read_to_string(repo.join("sluice.toml"))?.parse()?;
-    let section = shipped
+    let mut section = shipped
         .get("detect")
-        .context("sluice.toml has no [detect]")?;
-    let mut cfg: DetectConfig = section.clone().try_into()?;
+        .and_then(|d| d.as_table())
+        .context("sluice.toml has no [detect]")?
+        .clone();
+    section.extend(detect_overrides()?);
+    let mut cfg: DetectConfig = toml::Value::Table(section).try_into()?;
     cfg.resolve_paths(&repo);
     cfg.ner = ner;
     Ok(Arc::new(
         Pipeline::from_config(&cfg).context("run `make models` first")?,
     ))
+}
+
+fn detect_overrides() -> anyhow::Result<toml::Table> {
+    match std::env::var(DETECT_ENV) {
+        Ok(lines) => lines
+            .parse()
+            .with_context(|| format!("{DETECT_ENV}: not TOML `key = value` lines")),
+        Err(_) => Ok(toml::Table::new()),
+    }
 }
 
 fn repo() -> PathBuf {
@@ -325,6 +341,14 @@ fn print_report(rows: &[Row], mean_chars: usize, duration: Duration, rss_before:
         duration.as_secs(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     );
+    if let Ok(overrides) = detect_overrides() {
+        if !overrides.is_empty() {
+            println!(
+                "[detect] overrides ({DETECT_ENV}): {}",
+                overrides.to_string().trim().replace('\n', "; ")
+            );
+        }
+    }
     println!(
         "| case | load | direct p50 / p99 ms | sluice p50 / p99 ms | added p50 / p99 ms | direct req/s | sluice req/s | load avg (1/5/15 min) |"
     );

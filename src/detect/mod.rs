@@ -32,7 +32,7 @@ pub use entity::{Decoding, DetectorKind, Entity, Finding};
 #[derive(Debug, thiserror::Error)]
 pub enum DetectError {
     #[error(
-        "{path}: model file is missing; run `make models` to fetch the pinned model artifacts"
+        "{path}: model file is missing; run `make models` to fetch and derive the pinned model artifacts"
     )]
     ModelMissing { path: PathBuf },
     #[error("NER model error: {0}")]
@@ -131,7 +131,8 @@ pub struct DetectConfig {
     pub ner: bool,
     /// Directory of the NER model's `tokenizer.json` and `config.json`.
     pub ner_model_dir: PathBuf,
-    /// The NER model's ONNX graph; unset: `model_q4.onnx` in `ner_model_dir`.
+    /// The NER model's ONNX graph; unset: `model_int8.onnx` (derived by `make models`) in
+    /// `ner_model_dir`.
     pub ner_model: Option<PathBuf>,
     pub onnxruntime: PathBuf,
     /// Run NER on every request, also when what the rule packs and dictionaries found already

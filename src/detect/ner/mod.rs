@@ -27,10 +27,19 @@ use super::{DetectConfig, DetectError, Detector, Finding};
 
 /// Windows of one text that run as one batched inference. On 2 cores batching full windows was
 /// no faster, and each extra window in a batch costs about 64 MB of activations (benches/ner.rs).
+/// One window per batch also keeps the int8 graph's findings independent of other windows: its
+/// activations are quantised with one scale per tensor, taken over the whole batch.
 const WINDOWS_PER_BATCH: usize = 1;
 
-/// The graph used when `[detect] ner_model` is unset: the one the pinned wheel ships.
-pub const DEFAULT_MODEL_FILE: &str = "model_q4.onnx";
+/// The graph used when `[detect] ner_model` is unset: the int8 graph `make models` derives from
+/// the wheel's (models/derive_int8.py). It runs a window in about half the time with the same
+/// findings on the texts compared in BENCHMARKS.md; the shipped sluice.toml names it too, so the
+/// tests, which build their configs from these defaults, exercise the model that is shipped.
+pub const DEFAULT_MODEL_FILE: &str = "model_int8.onnx";
+
+/// The 4-bit graph the pinned wheel ships, from which the default one is derived; the reference
+/// the int8 graph is compared with (tests/ner_int8.rs, benches/ner_agreement).
+pub const WHEEL_MODEL_FILE: &str = "model_q4.onnx";
 
 #[derive(Debug, Clone)]
 pub struct NerConfig {
