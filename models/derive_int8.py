@@ -7,7 +7,11 @@ labels. The wheel ships only the 4-bit graph, so `make models` derives the int8 
 1. every `com.microsoft.MatMulNBits` node is replaced by a plain fp32 `MatMul` whose weight is its
    block-dequantised matrix, `(code - zero_point) * scale` (the same numbers the 4-bit kernel uses);
 2. the fp32 graph is checked against the 4-bit one on fixed inputs (the logits must match);
-3. `onnxruntime.quantization.quantize_dynamic` (QInt8 weights, per output channel) quantises it.
+3. ONNX Runtime's BERT optimizer fuses each layer's attention (one `Attention` node for the query,
+   key and value projections and the softmax), its bias and GELU, and its residual add and layer
+   norm: fused, the attention quantises to one `QAttention` below, which runs a 128-token window
+   about 10% faster than the separate int8 projections;
+4. `onnxruntime.quantization.quantize_dynamic` (QInt8 weights, per output channel) quantises it.
 
 The output is deterministic for pinned tool versions (models/derive-requirements.txt); its sha256
 is recorded in models/manifest, which models/derive.sh checks.
@@ -26,6 +30,7 @@ import onnx
 import onnxruntime
 from onnx import helper, numpy_helper
 from onnxruntime.quantization import QuantType, quantize_dynamic
+from onnxruntime.transformers import optimizer
 
 MATMUL_NBITS = ("com.microsoft", "MatMulNBits")
 # MatMulNBits attributes this script understands. `accuracy_level` only picks the kernel's
@@ -187,6 +192,24 @@ def check_same_logits(original_path, dequantised_path):
             )
 
 
+def fuse_bert_layers(fp32_path, fused_path):
+    """The fp32 graph with each layer's attention, bias + GELU and residual + layer norm fused.
+
+    Head count and hidden size are read from the graph (0 = detect). Only the graph-level fusions
+    run (opt_level 0): the fused file stays portable across CPUs, and ONNX Runtime applies its own
+    optimisations when sluice loads it.
+    """
+    model = optimizer.optimize_model(
+        fp32_path, model_type="bert", num_heads=0, hidden_size=0, opt_level=0
+    )
+    fused = model.get_fused_operator_statistics()
+    if fused.get("Attention", 0) == 0:
+        raise DeriveError(
+            f"the BERT optimizer fused no attention layer ({fused}): the graph is not the expected BERT"
+        )
+    model.save_model_to_file(fused_path)
+
+
 def derive(input_path, output_path):
     source = onnx.load(input_path)
     out_dir = os.path.dirname(os.path.abspath(output_path))
@@ -194,9 +217,12 @@ def derive(input_path, output_path):
         fp32_path = os.path.join(tmp, "model_fp32.onnx")
         onnx.save(dequantise(source), fp32_path)
         check_same_logits(input_path, fp32_path)
+        fused_path = os.path.join(tmp, "model_fused.onnx")
+        fuse_bert_layers(fp32_path, fused_path)
+        check_same_logits(input_path, fused_path)
         int8_path = os.path.join(tmp, "model_int8.onnx")
         quantize_dynamic(
-            fp32_path,
+            fused_path,
             int8_path,
             weight_type=QuantType.QInt8,
             per_channel=True,
@@ -209,7 +235,7 @@ def derive(input_path, output_path):
             {
                 "sluice.derived_from": f"{os.path.basename(input_path)} sha256 {source_sha}",
                 "sluice.derived_by": "models/derive_int8.py (MatMulNBits -> MatMul, "
-                "quantize_dynamic QInt8 per channel)",
+                "BERT fusions, quantize_dynamic QInt8 per channel)",
             },
         )
         staged = output_path + ".tmp"

@@ -13,6 +13,9 @@
 //! 1. full detection (regex, dictionaries, NER): c=1 and c=8, closed loop;
 //! 2. NER off (`[detect] ner = false`): c=1, c=8, and a fixed 500 requests/s.
 //!
+//! 3. PHI prompts through `/v1/scan` (detect and decide, nothing forwarded), full detection with
+//!    NER only where it can change the decision, then with `[detect] ner_always`: c=1 and c=8.
+//!
 //! The scan cache is cut to two entries and every request carries one of 4,096 distinct prompts,
 //! so every request is scanned. After each gateway, its metrics must show that every request was
 //! allowed to the cloud with status 200, and the mock must have received each one.
@@ -126,6 +129,7 @@ async fn bench(duration: Duration) -> anyhow::Result<()> {
             bail!("the mock received {forwarded} requests, expected {sent} via sluice + {direct_total} direct");
         }
     }
+    let phi_rows = phi_phase(&runner, scratch.path()).await?;
     print_report(
         &rows,
         mean_chars,
@@ -133,9 +137,93 @@ async fn bench(duration: Duration) -> anyhow::Result<()> {
         rss_before,
         proc_status_kib("VmHWM")?,
     );
+    print_phi_report(&phi_rows);
     Ok(())
 }
 
+/// One row of the PHI table.
+struct PhiRow {
+    mode: &'static str,
+    load: String,
+    outcome: Outcome,
+    skipped_share: f64,
+    load_avg: String,
+}
+
+/// PHI prompts (all decided `local`) judged through `/v1/scan`, which detects and decides as a
+/// chat request does but forwards nothing: NER only where it can change the decision (the
+/// shipped behaviour), then `[detect] ner_always = true`, in the same run.
+async fn phi_phase(runner: &Runner<'_>, scratch: &Path) -> anyhow::Result<Vec<PhiRow>> {
+    let phi_bodies = scratch.join("phi.jsonl");
+    std::fs::write(
+        &phi_bodies,
+        prompts::scan_lines(&prompts::phi_prompts()),
+    )?;
+    let runner = Runner {
+        bodies: &phi_bodies,
+        ..*runner
+    };
+    let mut rows = Vec::new();
+    for (mode, always) in [("NER where needed", false), ("NER always", true)] {
+        let audit = AuditDir::new(scratch, if always { "phi-always" } else { "phi" })?;
+        let mut config = gateway_config(&runner.mock.chat_url(), &audit)?;
+        config.detect.ner_always = always;
+        let gateway = sluice::server::start(config, pipeline(true)?).await?;
+        let url = format!("http://{}/v1/scan", gateway.addr);
+        runner.warm_up(&url).await?;
+        for load in [
+            Load::Closed { connections: 1 },
+            Load::Closed { connections: 8 },
+        ] {
+            let before = ner_skipped(gateway.addr).await?;
+            let outcome = runner.oha(&url, load, runner.duration).await?;
+            let skipped = ner_skipped(gateway.addr).await? - before;
+            rows.push(PhiRow {
+                mode,
+                load: describe(load),
+                skipped_share: skipped as f64 / outcome.ok.max(1) as f64,
+                outcome,
+                load_avg: load_average()?,
+            });
+        }
+        gateway.stop().await?;
+    }
+    Ok(rows)
+}
+
+/// The gateway's count of requests decided without NER.
+async fn ner_skipped(addr: std::net::SocketAddr) -> anyhow::Result<u64> {
+    let text = reqwest::get(format!("http://{addr}/metrics"))
+        .await?
+        .text()
+        .await?;
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("sluice_ner_skipped_total "))
+        .context("sluice_ner_skipped_total in /metrics")?;
+    Ok(line.trim().parse()?)
+}
+
+fn print_phi_report(rows: &[PhiRow]) {
+    println!();
+    println!("PHI prompts on /v1/scan (detect and decide, nothing forwarded; every one is local):");
+    println!("| mode | load | p50 / p99 ms | req/s | decided without NER | load avg (1/5/15 min) |");
+    println!("|---|---|---|---|---|---|");
+    for r in rows {
+        println!(
+            "| {} | {} | {:.2} / {:.2} | {:.0} | {:.0}% | {} |",
+            r.mode,
+            r.load,
+            r.outcome.p50_ms,
+            r.outcome.p99_ms,
+            r.outcome.rps,
+            100.0 * r.skipped_share,
+            r.load_avg,
+        );
+    }
+}
+
+#[derive(Clone, Copy)]
 struct Runner<'a> {
     oha: &'a Path,
     bodies: &'a Path,

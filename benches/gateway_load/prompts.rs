@@ -86,3 +86,86 @@ pub fn body_lines(prompts: &[String]) -> String {
     }
     out
 }
+
+const PATIENTS: [&str; 16] = [
+    "Margaret Okafor",
+    "Daniel Brandt",
+    "Aiko Tanaka",
+    "Lucas Moreau",
+    "Priya Raman",
+    "Tomasz Nowak",
+    "Elena Petrova",
+    "Samuel Adeyemi",
+    "Ingrid Halvorsen",
+    "Mateo Alvarez",
+    "Grace O'Connell",
+    "Yusuf Demir",
+    "Hannah Weiss",
+    "Kofi Mensah",
+    "Isabella Russo",
+    "Oliver Bennett",
+];
+
+const CONDITIONS: [&str; 16] = [
+    "type 2 diabetes",
+    "hypertension",
+    "asthma",
+    "chronic kidney disease",
+    "atrial fibrillation",
+    "major depressive disorder",
+    "rheumatoid arthritis",
+    "migraine",
+    "hypothyroidism",
+    "COPD",
+    "osteoporosis",
+    "epilepsy",
+    "psoriasis",
+    "heart failure",
+    "anemia",
+    "sleep apnea",
+];
+
+/// A patient's identifier of one of eight kinds, varied by `n`. The first three (a validated SSN,
+/// an MRN and a date of birth, both named by context) settle a HIPAA decision without NER; the
+/// others (phone, e-mail, insurance member, none) leave it to NER.
+fn identifier(kind: usize, n: usize, name: &str) -> String {
+    let first = name.split(' ').next().unwrap_or(name).to_lowercase();
+    match kind % 8 {
+        0 => format!("SSN 512-48-{:04}", 1000 + n),
+        1 => format!("MRN {:08}", 48_213_000 + n),
+        2 => format!("DOB 03/{:02}/19{:02}", 1 + n % 28, 30 + n % 60),
+        3 => format!("SSN 219-09-{:04}", 2000 + n),
+        4 => format!("phone (415) 555-{:04}", 100 + n),
+        5 => format!("e-mail {first}.{n}@example.org"),
+        6 => format!("seen on ward {}", 1 + n % 9),
+        _ => "no other details".to_string(),
+    }
+}
+
+/// Short clinical requests about a named patient, all distinct (4,096): each is `local` under
+/// HIPAA; about half carry an identifier the rule packs validate or confirm by context.
+pub fn phi_prompts() -> Vec<String> {
+    let mut out = Vec::with_capacity(PATIENTS.len() * CONDITIONS.len() * 16);
+    for (p, name) in PATIENTS.iter().enumerate() {
+        for (c, condition) in CONDITIONS.iter().enumerate() {
+            for k in 0..16 {
+                let n = (p * CONDITIONS.len() + c) * 16 + k;
+                let id = identifier(k, n, name);
+                out.push(format!(
+                    "Patient {name}, {id}, was seen for {condition}. Summarize the visit for the chart."
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// One `/v1/scan` body per line.
+pub fn scan_lines(texts: &[String]) -> String {
+    let mut out = String::new();
+    for t in texts {
+        out.push_str(&serde_json::json!({ "text": t }).to_string());
+        out.push('\n');
+    }
+    out
+}

@@ -6,8 +6,9 @@
 //! needs it ([`DetectionService::second_pass`]). One deadline covers both.
 //!
 //! The cache holds only a hash of each text and what was found in it (types, offsets, scores, rule
-//! ids), never the text: a full scan, or a first pass that a later request may finish. It has two generations: when the young one fills, it becomes the old one and the
-//! previous old one is dropped, which bounds memory without per-entry bookkeeping.
+//! ids), never the text: a full scan, or a first pass that a later request may finish. It has two
+//! generations: when the young one fills, it becomes the old one and the previous old one is
+//! dropped, which bounds memory without per-entry bookkeeping.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -182,18 +183,9 @@ impl DetectionService {
         self.prose_types.as_deref()
     }
 
-    /// Entities of each text, in order, from every detector. Any failure or the deadline fails
-    /// the whole request.
-    pub async fn scan(
-        &self,
-        texts: &[(Arc<String>, Reading)],
-    ) -> Result<Vec<Arc<Vec<Entity>>>, ScanError> {
-        let first = self.first_pass(texts).await?;
-        self.second_pass(texts, first).await
-    }
-
     /// The first pass over each text (cached full scans where there are any); the detection
-    /// deadline starts here and covers the second pass too.
+    /// deadline starts here and covers the second pass too. Any failure or the deadline fails
+    /// the whole request.
     pub async fn first_pass(
         &self,
         texts: &[(Arc<String>, Reading)],
