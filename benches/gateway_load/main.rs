@@ -155,10 +155,7 @@ struct PhiRow {
 /// shipped behaviour), then `[detect] ner_always = true`, in the same run.
 async fn phi_phase(runner: &Runner<'_>, scratch: &Path) -> anyhow::Result<Vec<PhiRow>> {
     let phi_bodies = scratch.join("phi.jsonl");
-    std::fs::write(
-        &phi_bodies,
-        prompts::scan_lines(&prompts::phi_prompts()),
-    )?;
+    std::fs::write(&phi_bodies, prompts::scan_lines(&prompts::phi_prompts()))?;
     let runner = Runner {
         bodies: &phi_bodies,
         ..*runner
@@ -207,7 +204,9 @@ async fn ner_skipped(addr: std::net::SocketAddr) -> anyhow::Result<u64> {
 fn print_phi_report(rows: &[PhiRow]) {
     println!();
     println!("PHI prompts on /v1/scan (detect and decide, nothing forwarded; every one is local):");
-    println!("| mode | load | p50 / p99 ms | req/s | decided without NER | load avg (1/5/15 min) |");
+    println!(
+        "| mode | load | p50 / p99 ms | req/s | decided without NER | load avg (1/5/15 min) |"
+    );
     println!("|---|---|---|---|---|---|");
     for r in rows {
         println!(
