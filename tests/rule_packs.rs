@@ -503,3 +503,52 @@ proptest! {
         assert_gating_is_invisible(&text);
     }
 }
+
+/// Every positive example is also found by the whole pipeline (rule packs, dictionaries, the
+/// normalised view, allow lists, merge; no NER), with its type and covering its value: the view
+/// must not cut a value the rule matches as written (a JSON web token's segments decoded in the
+/// middle of the token did).
+#[test]
+fn positive_examples_are_found_through_the_whole_pipeline() {
+    let cfg = sluice::detect::DetectConfig {
+        rules: rules_dir(),
+        ner: false,
+        ..Default::default()
+    };
+    let pipeline = sluice::detect::Pipeline::from_config(&cfg).expect("shipped packs load");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(rules_dir().join("examples")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        let examples: Examples = toml::from_str(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for p in &examples.positive {
+            let byte_start = p.text.find(&p.value).expect("value in text");
+            let start = p.text[..byte_start].chars().count();
+            let end = start + p.value.chars().count();
+            let entities = pipeline.scan(&p.text).expect("scan");
+            checked += 1;
+            if !entities
+                .iter()
+                .any(|e| e.entity_type == p.entity && e.start <= start && end <= e.end)
+            {
+                failures.push(format!(
+                    "{}: {} {:?} not found in {:?}: {:?}",
+                    path.display(),
+                    p.entity,
+                    p.value,
+                    p.text,
+                    entities
+                        .iter()
+                        .map(|e| (&e.entity_type, e.start, e.end))
+                        .collect::<Vec<_>>()
+                ));
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} examples");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

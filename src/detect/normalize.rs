@@ -589,7 +589,8 @@ fn expand_base64(input: &str, depth: u8) -> Option<(String, Layer)> {
         if run_end - start < MIN_BASE64_CHARS {
             continue;
         }
-        let run: Cow<str> = if wrapped.is_empty() {
+        let is_wrapped = !wrapped.is_empty();
+        let run: Cow<str> = if !is_wrapped {
             Cow::Borrowed(&input[first.0..first.1])
         } else {
             Cow::Owned(
@@ -599,12 +600,33 @@ fn expand_base64(input: &str, depth: u8) -> Option<(String, Layer)> {
                     .collect(),
             )
         };
-        if let Some(decoded) = decode_base64_text(&run) {
+        // Dot-separated segments (a JSON web token: header.payload.signature) are one token:
+        // their decoded text goes after the last segment, so that the token stays whole in the
+        // view for the rules that match it as written.
+        let mut decoded = decode_base64_text(&run);
+        let mut chain_end = end;
+        if !is_wrapped {
+            while chain_end + 1 < bytes.len()
+                && bytes[chain_end] == b'.'
+                && is_base64(chain_end + 1)
+            {
+                let segment_end = run_end_at(chain_end + 1);
+                if let Some(more) = decode_base64_text(&input[chain_end + 1..segment_end]) {
+                    decoded.get_or_insert_with(String::new).push_str(&more);
+                }
+                chain_end = segment_end;
+                while chain_end < bytes.len() && bytes[chain_end] == b'=' {
+                    chain_end += 1;
+                }
+            }
+            i = i.max(chain_end + 1);
+        }
+        if let Some(decoded) = decoded {
             let folded = fold_decoded(&decoded, depth + 1);
             let inserted = format!("\n{folded}\n");
             rw.get_or_insert_with(|| Rewriter::new(input)).insert(
-                end,
-                (start, end),
+                chain_end,
+                (start, chain_end),
                 &inserted,
                 Decoding::Base64,
             );
@@ -778,6 +800,20 @@ mod tests {
             view("scores 1 2 3 and v1 2 3 4 5 6 7 8"),
             "scores 1 2 3 and v1 2 3 4 5 6 7 8"
         );
+    }
+
+    #[test]
+    fn a_dotted_token_stays_whole_with_its_segments_decoded_after_it() {
+        let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJKYW5lIERvZSJ9.c2lnbmF0dXJl";
+        let v = view(&format!("token {jwt} end"));
+        assert!(v.contains(&format!("token {jwt}\n")), "{v}");
+        assert!(
+            v.contains(r#""alg":"HS256""#) && v.contains(r#""sub":"Jane Doe""#),
+            "{v}"
+        );
+        let text = format!("token {jwt} end");
+        let (span, how) = back(&text, "Jane Doe");
+        assert_eq!((span, how), (jwt, Some(Decoding::Base64)));
     }
 
     #[test]
