@@ -29,16 +29,20 @@ pub enum ScanError {
 
 type Key = [u8; 32];
 
-/// What the cache holds for one text: its full scan, or the first pass of one.
+/// One text after the first pass, as the cache holds it and a request uses it: its full scan, or
+/// the first pass of one with that pass's entities (shared, so a cache hit copies nothing).
 #[derive(Clone)]
-enum Cached {
+enum Unit {
     Complete(Arc<Vec<Entity>>),
-    Partial(Arc<FirstPass>),
+    Partial {
+        first: Arc<FirstPass>,
+        entities: Arc<Vec<Entity>>,
+    },
 }
 
 struct Generations {
-    young: HashMap<Key, Cached>,
-    old: HashMap<Key, Cached>,
+    young: HashMap<Key, Unit>,
+    old: HashMap<Key, Unit>,
 }
 
 pub struct ScanCache {
@@ -57,7 +61,7 @@ impl ScanCache {
         }
     }
 
-    fn get(&self, key: &Key) -> Option<Cached> {
+    fn get(&self, key: &Key) -> Option<Unit> {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(v) = g.young.get(key) {
             return Some(v.clone());
@@ -67,27 +71,17 @@ impl ScanCache {
         Some(v)
     }
 
-    fn insert(&self, key: Key, value: Cached) {
+    fn insert(&self, key: Key, value: Unit) {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         self.insert_locked(&mut g, key, value);
     }
 
-    fn insert_locked(&self, g: &mut Generations, key: Key, value: Cached) {
+    fn insert_locked(&self, g: &mut Generations, key: Key, value: Unit) {
         if g.young.len() >= self.per_generation {
             g.old = std::mem::take(&mut g.young);
         }
         g.young.insert(key, value);
     }
-}
-
-/// One text of a request after the first pass.
-enum Unit {
-    Complete(Arc<Vec<Entity>>),
-    Partial {
-        first: Arc<FirstPass>,
-        /// The first pass's entities, shared with the per-unit lists handed out.
-        entities: Arc<Vec<Entity>>,
-    },
 }
 
 /// A request's texts after the first pass: the cheap detectors everywhere, the prose detectors
@@ -200,10 +194,7 @@ impl DetectionService {
                 hash.finalize().into()
             })
             .collect();
-        let mut units: Vec<Option<Unit>> = keys
-            .iter()
-            .map(|k| self.cache.get(k).map(Unit::from))
-            .collect();
+        let mut units: Vec<Option<Unit>> = keys.iter().map(|k| self.cache.get(k)).collect();
         let missing: Vec<(usize, Arc<String>, Reading)> = units
             .iter()
             .enumerate()
@@ -225,12 +216,15 @@ impl DetectionService {
                 })
                 .await?;
             for (i, scanned) in scanned {
-                let cached = match scanned {
-                    Scanned::Complete(e) => Cached::Complete(Arc::new(e)),
-                    Scanned::Partial(first) => Cached::Partial(Arc::new(first)),
+                let unit = match scanned {
+                    Scanned::Complete(e) => Unit::Complete(Arc::new(e)),
+                    Scanned::Partial(first) => Unit::Partial {
+                        entities: Arc::new(first.entities().to_vec()),
+                        first: Arc::new(first),
+                    },
                 };
-                self.cache.insert(keys[i], cached.clone());
-                units[i] = Some(Unit::from(cached));
+                self.cache.insert(keys[i], unit.clone());
+                units[i] = Some(unit);
             }
         }
         Ok(FirstScan {
@@ -281,8 +275,7 @@ impl DetectionService {
                 .await?;
             for (i, entities) in scanned {
                 let entities = Arc::new(entities);
-                self.cache
-                    .insert(keys[i], Cached::Complete(entities.clone()));
+                self.cache.insert(keys[i], Unit::Complete(entities.clone()));
                 done[i] = Some(entities);
             }
         }
@@ -310,18 +303,6 @@ impl DetectionService {
     }
 }
 
-impl From<Cached> for Unit {
-    fn from(c: Cached) -> Unit {
-        match c {
-            Cached::Complete(e) => Unit::Complete(e),
-            Cached::Partial(first) => Unit::Partial {
-                entities: Arc::new(first.entities().to_vec()),
-                first,
-            },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,7 +310,7 @@ mod tests {
     #[test]
     fn cache_keeps_two_generations() {
         let c = ScanCache::new(4);
-        let v = Cached::Complete(Arc::new(Vec::new()));
+        let v = Unit::Complete(Arc::new(Vec::new()));
         for i in 0..3u8 {
             c.insert([i; 32], v.clone());
         }

@@ -133,13 +133,15 @@ impl Gateway {
         let mut skipped = None;
         let scanned = match self.detection.first_pass(&texts).await {
             Err(e) => Err(e),
+            Ok(first) if !first.is_partial() => Ok(decide_on(first.entities())),
             Ok(first) => {
-                let found = decide_on(first.entities());
-                if !first.is_partial() {
-                    Ok(found)
-                } else if let Some(settled) =
+                // Deciding on the first pass only pays when its decision may stand.
+                let stands = self.skip_settled.then(|| {
+                    let found = decide_on(first.entities());
                     self.settled_without_prose(&snapshot, set, &first, &found)
-                {
+                        .map(|settled| (settled, found))
+                });
+                if let Some((settled, found)) = stands.flatten() {
                     skipped = Some(settled);
                     Ok(found)
                 } else {
@@ -210,7 +212,7 @@ impl Gateway {
         (per_unit, all, decision): &(Vec<Arc<Vec<Entity>>>, Vec<Entity>, Decision),
     ) -> Option<Settled> {
         // A non-finite score is a detector bug the settling reasoning does not follow.
-        if !self.skip_settled || all.iter().any(|e| !e.score.is_finite()) {
+        if all.iter().any(|e| !e.score.is_finite()) {
             return None;
         }
         let prose = self.detection.prose_types();
