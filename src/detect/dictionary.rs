@@ -15,6 +15,8 @@
 //!   "diabetes". Different dictionaries report independently and the merge step resolves
 //!   overlaps between them, exactly as if each had its own automaton.
 //! - A term with an ASCII apostrophe also matches with a typographic one ("Crohn’s").
+//! - A list headed `# case: capitalised` (names of people and places) matches only where every
+//!   word starts with a capital: "Jordan" and "JORDAN", never "jordan" or "may".
 //!
 //! How the search runs, and why:
 //! - All dictionaries share one automaton: one pass over the text instead of one per list.
@@ -41,7 +43,7 @@ use aho_corasick::automaton::Automaton;
 use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 
-pub use file::{DictionaryFile, ListKind, Term, MAX_TERM_BYTES};
+pub use file::{Case, DictionaryFile, ListKind, Term, MAX_TERM_BYTES};
 pub use words::is_word_char;
 
 use super::wordbits::{word_bits, WordBytes, ASCII_WORD_BYTE as WORD_BYTE, BLOCK};
@@ -67,6 +69,8 @@ struct Pattern {
     edges: Edges,
     /// The exact bytes required for case-sensitive terms (acronyms).
     exact: Option<Box<str>>,
+    /// Every word of the match must start with a capital (`# case: capitalised`).
+    capitalised: bool,
 }
 
 /// Finds dictionary terms; cheap to share across threads.
@@ -130,6 +134,7 @@ impl DictionaryDetector {
                         dictionary,
                         edges: Edges::of(&variant),
                         exact: exact.then(|| variant.clone().into_boxed_str()),
+                        capitalised: file.case == Case::Capitalised,
                     });
                     texts.push(variant);
                 }
@@ -209,6 +214,9 @@ impl DictionaryDetector {
                     if &text.as_bytes()[start..end] != exact.as_bytes() {
                         continue;
                     }
+                }
+                if pattern.capitalised && !is_capitalised(&text[start..end]) {
+                    continue;
                 }
                 selection.offer(pattern.dictionary, start, end);
             }
@@ -375,6 +383,20 @@ fn txt_files(dir: &Path, required: bool) -> Result<Vec<PathBuf>, DetectError> {
     }
     paths.sort();
     Ok(paths)
+}
+
+/// Whether every word of `matched` starts with a character that is not lower case ("New York",
+/// "O'Brien", "JORDAN"; not "new York").
+fn is_capitalised(matched: &str) -> bool {
+    let mut at_word_start = true;
+    for c in matched.chars() {
+        let word = is_word_char(c);
+        if word && at_word_start && c.is_lowercase() {
+            return false;
+        }
+        at_word_start = !word;
+    }
+    true
 }
 
 /// A term written with capitals and no lower-case letter is matched in exactly that case.

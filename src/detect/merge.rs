@@ -3,6 +3,7 @@
 //! Rules, in order:
 //! 1. Findings under their type's threshold, or whose text is on an allow list, are dropped; a
 //!    deny-list term stays even if an allow list names it too (fail closed).
+//!    Dates and places in a text about no one are dropped (`anchor`).
 //! 2. Findings of the same type that overlap or touch are one entity (NER often splits a name into
 //!    word pieces; a regex and the NER model may both find the same email): the union span, the best
 //!    score, validated if either was.
@@ -19,6 +20,7 @@
 use std::collections::HashMap;
 
 use super::allow::AllowList;
+use super::anchor;
 use super::{DetectorKind, Entity, Finding};
 
 #[derive(Debug, Clone, Default)]
@@ -42,12 +44,13 @@ impl MergeOptions {
 
 /// Merges `findings` (byte offsets into `text`); the result is sorted by start.
 pub fn merge(text: &str, findings: Vec<Finding>, opts: &MergeOptions) -> Vec<Finding> {
-    let kept: Vec<Finding> = findings
+    let mut kept: Vec<Finding> = findings
         .into_iter()
         .filter(|f| f.start < f.end && f.end <= text.len())
         .filter(|f| f.score >= opts.threshold(&f.entity_type))
         .filter(|f| is_deny_listed(f) || !opts.allow.contains(&text[f.start..f.end]))
         .collect();
+    anchor::drop_unanchored(text, &mut kept);
     let unified = unify_same_type(text, kept);
     resolve_across_types(unified)
 }

@@ -8,6 +8,7 @@
 //! "sensitive" (fail closed).
 
 pub mod allow;
+mod anchor;
 pub mod catalog;
 pub mod dictionary;
 pub mod entity;

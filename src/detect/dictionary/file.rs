@@ -20,6 +20,27 @@ pub enum ListKind {
     Deny,
 }
 
+/// Which spellings of a term match (the `case` directive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Case {
+    /// Any ASCII case ("Metformin", "METFORMIN"); terms in capitals only are exact (acronyms).
+    #[default]
+    Any,
+    /// Only where every word starts with a capital ("Jordan", "New York", "JORDAN", not
+    /// "jordan"): for names of people and places that are also ordinary words.
+    Capitalised,
+}
+
+impl Case {
+    fn parse(value: &str) -> Option<Case> {
+        match value {
+            "any" => Some(Case::Any),
+            "capitalised" | "capitalized" => Some(Case::Capitalised),
+            _ => None,
+        }
+    }
+}
+
 /// One term and the line it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Term {
@@ -37,13 +58,15 @@ pub struct DictionaryFile {
     pub score: f32,
     pub source: Option<String>,
     pub licence: Option<String>,
+    pub case: Case,
     pub terms: Vec<Term>,
 }
 
 /// Longest term accepted, in bytes: longer lines are almost certainly pasted prose.
 pub const MAX_TERM_BYTES: usize = 200;
 
-const KNOWN_KEYS: &str = "entity_type, score, source, licence";
+const REQUIRED_KEYS: &str = "entity_type, score, source, licence";
+const KNOWN_KEYS: &str = "entity_type, score, source, licence, case";
 
 #[derive(Default)]
 struct Header {
@@ -51,6 +74,7 @@ struct Header {
     score: Option<(f32, usize)>,
     source: Option<(String, usize)>,
     licence: Option<(String, usize)>,
+    case: Option<(Case, usize)>,
 }
 
 /// Reads and validates the dictionary at `path`.
@@ -156,7 +180,9 @@ pub fn parse(path: &Path, text: &str, kind: ListKind) -> Result<DictionaryFile, 
                 err(
                     1,
                     1,
-                    format!("the header has no `# {key}: ...` directive (required: {KNOWN_KEYS})"),
+                    format!(
+                        "the header has no `# {key}: ...` directive (required: {REQUIRED_KEYS})"
+                    ),
                 )
             };
             if header.source.is_none() {
@@ -189,6 +215,7 @@ pub fn parse(path: &Path, text: &str, kind: ListKind) -> Result<DictionaryFile, 
         score,
         source: header.source.map(|s| s.0),
         licence: header.licence.map(|s| s.0),
+        case: header.case.map(|c| c.0).unwrap_or_default(),
         terms,
     })
 }
@@ -288,6 +315,19 @@ fn apply_directive(
             }
             header.licence = Some((value.to_owned(), line));
         }
+        "case" => {
+            if let Some((_, first)) = header.case {
+                return Err(duplicate(first));
+            }
+            let case = Case::parse(value).ok_or_else(|| {
+                err(
+                    line,
+                    column,
+                    format!("case must be `any` or `capitalised`, not `{value}`"),
+                )
+            })?;
+            header.case = Some((case, line));
+        }
         _ => {
             return Err(err(
                 line,
@@ -358,6 +398,21 @@ mod tests {
                     line: 9
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn case_directive_is_read_and_checked() {
+        assert_eq!(
+            parse_str(&format!("{HEADER}aspirin\n")).unwrap().case,
+            Case::Any
+        );
+        let file = parse_str(&format!("{HEADER}# case: capitalised\naspirin\n")).unwrap();
+        assert_eq!(file.case, Case::Capitalised);
+        let e = error_of(&format!("{HEADER}# case: upper\naspirin\n"));
+        assert!(
+            e.contains("meds.txt:6:9: case must be `any` or `capitalised`"),
+            "{e}"
         );
     }
 

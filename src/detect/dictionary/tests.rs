@@ -12,6 +12,7 @@ fn dictionary(name: &str, entity_type: &str, terms: &[&str]) -> DictionaryFile {
         score: 0.8,
         source: None,
         licence: None,
+        case: Case::Any,
         terms: terms
             .iter()
             .enumerate()
@@ -66,6 +67,18 @@ fn matches_whole_words_only() {
         texts(&d, "post-COVID-19 gout-related"),
         vec!["COVID-19", "gout"]
     );
+}
+
+#[test]
+fn capitalised_lists_match_only_capitalised_words() {
+    let mut places = dictionary("places", "LOCATION", &["Reading", "New York", "o'brien"]);
+    places.case = Case::Capitalised;
+    let d = DictionaryDetector::from_files(vec![places]).unwrap();
+    assert_eq!(
+        texts(&d, "Reading in New York, O'Brien and NEW YORK"),
+        ["Reading", "New York", "O'Brien", "NEW YORK"]
+    );
+    assert!(texts(&d, "reading in new York, new york, o'brien").is_empty());
 }
 
 #[test]
