@@ -15,8 +15,8 @@
 //!   "diabetes". Different dictionaries report independently and the merge step resolves
 //!   overlaps between them, exactly as if each had its own automaton.
 //! - A term with an ASCII apostrophe also matches with a typographic one ("Crohn’s").
-//! - A list headed `# case: capitalised` (names of people and places) matches only where every
-//!   word starts with a capital: "Jordan" and "JORDAN", never "jordan" or "may".
+//! - A list headed `# case: capitalised` (names of people and places) matches only where the
+//!   term's capital initials are capitals: "Jordan" and "JORDAN", never "jordan".
 //!
 //! How the search runs, and why:
 //! - All dictionaries share one automaton: one pass over the text instead of one per list.
@@ -69,8 +69,9 @@ struct Pattern {
     edges: Edges,
     /// The exact bytes required for case-sensitive terms (acronyms).
     exact: Option<Box<str>>,
-    /// Every word of the match must start with a capital (`# case: capitalised`).
-    capitalised: bool,
+    /// The term of a `# case: capitalised` list: where one of its words starts with a capital,
+    /// the match's must too.
+    capitalised: Option<Box<str>>,
 }
 
 /// Finds dictionary terms; cheap to share across threads.
@@ -134,7 +135,8 @@ impl DictionaryDetector {
                         dictionary,
                         edges: Edges::of(&variant),
                         exact: exact.then(|| variant.clone().into_boxed_str()),
-                        capitalised: file.case == Case::Capitalised,
+                        capitalised: (file.case == Case::Capitalised)
+                            .then(|| variant.clone().into_boxed_str()),
                     });
                     texts.push(variant);
                 }
@@ -215,8 +217,10 @@ impl DictionaryDetector {
                         continue;
                     }
                 }
-                if pattern.capitalised && !is_capitalised(&text[start..end]) {
-                    continue;
+                if let Some(term) = &pattern.capitalised {
+                    if !keeps_capitals(&text.as_bytes()[start..end], term.as_bytes()) {
+                        continue;
+                    }
                 }
                 selection.offer(pattern.dictionary, start, end);
             }
@@ -385,16 +389,16 @@ fn txt_files(dir: &Path, required: bool) -> Result<Vec<PathBuf>, DetectError> {
     Ok(paths)
 }
 
-/// Whether every word of `matched` starts with a character that is not lower case ("New York",
-/// "O'Brien", "JORDAN"; not "new York").
-fn is_capitalised(matched: &str) -> bool {
+/// Whether `matched` (the bytes the automaton matched for `term`, so of the same length: only
+/// ASCII case differs) keeps the term's capital initials: "New York", "NEW YORK" and "Trinidad
+/// and Tobago" for those terms, never "new York".
+fn keeps_capitals(matched: &[u8], term: &[u8]) -> bool {
     let mut at_word_start = true;
-    for c in matched.chars() {
-        let word = is_word_char(c);
-        if word && at_word_start && c.is_lowercase() {
+    for (&m, &t) in matched.iter().zip(term) {
+        if at_word_start && t.is_ascii_uppercase() && !m.is_ascii_uppercase() {
             return false;
         }
-        at_word_start = !word;
+        at_word_start = !WORD_BYTE[usize::from(t)] && t.is_ascii();
     }
     true
 }

@@ -3,7 +3,8 @@
 //! Rules, in order:
 //! 1. Findings under their type's threshold, or whose text is on an allow list, are dropped; a
 //!    deny-list term stays even if an allow list names it too (fail closed).
-//!    Dates and places in a text about no one are dropped (`anchor`).
+//!    The NER model's guesses at identifiers and address numbers without evidence are dropped
+//!    (`corroborate`), then dates and places in a text about no one (`anchor`).
 //! 2. Findings of the same type that overlap or touch are one entity (NER often splits a name into
 //!    word pieces; a regex and the NER model may both find the same email): the union span, the best
 //!    score, validated if either was.
@@ -20,7 +21,7 @@
 use std::collections::HashMap;
 
 use super::allow::AllowList;
-use super::anchor;
+use super::{anchor, corroborate};
 use super::{DetectorKind, Entity, Finding};
 
 #[derive(Debug, Clone, Default)]
@@ -50,6 +51,7 @@ pub fn merge(text: &str, findings: Vec<Finding>, opts: &MergeOptions) -> Vec<Fin
         .filter(|f| f.score >= opts.threshold(&f.entity_type))
         .filter(|f| is_deny_listed(f) || !opts.allow.contains(&text[f.start..f.end]))
         .collect();
+    corroborate::drop_uncorroborated(text, &mut kept);
     anchor::drop_unanchored(text, &mut kept);
     let unified = unify_same_type(text, kept);
     resolve_across_types(unified)

@@ -10,6 +10,7 @@
 pub mod allow;
 mod anchor;
 pub mod catalog;
+mod corroborate;
 pub mod dictionary;
 pub mod entity;
 pub mod merge;
