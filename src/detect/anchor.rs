@@ -8,8 +8,9 @@
 //! cleared prompts' false alarms). So a DATE_TIME or LOCATION finding is kept only when the text
 //! has an anchor:
 //! - any other finding that is about a person: a name, a contact detail, an identifier, an
-//!   account, health information (so "DOB 03/14/1962, asthma" and "Anna, Tuesday 3 May" keep
-//!   their dates); secrets are not about a person and anchor nothing;
+//!   account (so "Anna, Tuesday 3 May" keeps its date); secrets, and conditions or drugs named
+//!   without anyone ("how common is gout in Spain?"), are not about a person and anchor nothing,
+//!   nor is a name-list finding on a place's span ("Savannah");
 //! - or, near the finding, a word that ties it to a person: a personal pronoun, a person noun
 //!   ("patient", "wife"), a life event ("born", "admitted", "moved", "travelling"), in the
 //!   languages of the other context lists.
@@ -34,6 +35,10 @@ const NOT_ABOUT_A_PERSON: &[&str] = &[
     "JWT",
     "PASSWORD",
     "SECRET",
+    // a condition or a drug says nothing about who: "how common is gout in adults in Spain?"
+    "MEDICAL_CONDITION",
+    "MEDICATION",
+    "PROCEDURE",
 ];
 
 /// How far from a date or place a word tying it to a person may stand, in bytes: about a
@@ -201,11 +206,26 @@ const PERSON_WORDS: &[&str] = &[
 
 /// Drops the DATE_TIME and LOCATION findings of a text that is not about anyone (module doc).
 pub(super) fn drop_unanchored(text: &str, findings: &mut Vec<Finding>) {
-    let needs = |f: &Finding| NEEDS_ANCHOR.contains(&f.entity_type.as_str());
-    if !findings.iter().any(needs) {
+    if !findings
+        .iter()
+        .any(|f| NEEDS_ANCHOR.contains(&f.entity_type.as_str()))
+    {
         return;
     }
-    let anchors = |f: &Finding| !NOT_ABOUT_A_PERSON.contains(&f.entity_type.as_str());
+    // A name list's finding on exactly a place's span ("Savannah", "Florence") is that place as
+    // much as a person: it stands or falls with the place.
+    let place_spans: std::collections::HashSet<(usize, usize)> = findings
+        .iter()
+        .filter(|f| f.entity_type == "LOCATION")
+        .map(|f| (f.start, f.end))
+        .collect();
+    let is_place_name = |f: &Finding| {
+        f.detector == super::DetectorKind::Dictionary
+            && f.entity_type == "PERSON"
+            && place_spans.contains(&(f.start, f.end))
+    };
+    let needs = |f: &Finding| NEEDS_ANCHOR.contains(&f.entity_type.as_str()) || is_place_name(f);
+    let anchors = |f: &Finding| !NOT_ABOUT_A_PERSON.contains(&f.entity_type.as_str()) && !needs(f);
     if findings.iter().any(anchors) {
         return;
     }
@@ -332,7 +352,7 @@ mod tests {
             ),
             vec!["Anna Berg", "12 March 2024", "Lisbon"]
         );
-        let text = "asthma flare on 2024-03-01";
+        let text = "my asthma flare on 2024-03-01";
         assert_eq!(
             kept(
                 text,
@@ -340,6 +360,25 @@ mod tests {
             ),
             vec!["asthma", "2024-03-01"]
         );
+    }
+
+    #[test]
+    fn health_terms_and_place_names_on_name_lists_anchor_nothing() {
+        let text = "How common is gout in adults over 65 in Spain?";
+        assert_eq!(
+            kept(text, &[("gout", "MEDICAL_CONDITION"), ("Spain", "LOCATION")]),
+            vec!["gout"]
+        );
+        let text = "Give me three facts about the history of Savannah.";
+        let mut findings = vec![
+            finding(text, "Savannah", "LOCATION"),
+            Finding {
+                detector: DetectorKind::Dictionary,
+                ..finding(text, "Savannah", "PERSON")
+            },
+        ];
+        drop_unanchored(text, &mut findings);
+        assert!(findings.is_empty(), "{findings:?}");
     }
 
     #[test]

@@ -39,6 +39,8 @@ impl From<bool> for Verdict {
 pub enum Validator {
     /// Luhn mod-10 over the digits (payment cards, IMEI); spaces and dashes are ignored.
     Luhn,
+    /// A payment card number: Luhn over 12 to 19 digits.
+    PaymentCard,
     /// US National Provider Identifier: 10 digits starting with 1 or 2, Luhn over "80840" + NPI.
     Npi,
     /// US Social Security number structure rules and known invalid numbers.
@@ -72,6 +74,7 @@ pub enum Validator {
 /// Every validator a rule pack may name, by its name in the pack.
 pub const VALIDATORS: &[(&str, Validator)] = &[
     ("luhn", Validator::Luhn),
+    ("payment_card", Validator::PaymentCard),
     ("npi", Validator::Npi),
     ("us_ssn", Validator::UsSsn),
     ("us_itin", Validator::UsItin),
@@ -106,6 +109,7 @@ impl Validator {
     pub fn check(self, value: &str) -> Verdict {
         let valid = match self {
             Validator::Luhn => luhn(value),
+            Validator::PaymentCard => payment_card(value),
             Validator::Npi => npi(value),
             Validator::UsSsn => return us_ssn(value),
             Validator::UsItin => us_itin(value),
@@ -190,6 +194,12 @@ fn luhn(value: &str) -> bool {
         return false;
     }
     luhn_valid(value.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0'))
+}
+
+/// A card number: Luhn, and the 12 to 19 digits of ISO/IEC 7812 (issuer groupings vary).
+fn payment_card(value: &str) -> bool {
+    let digits = value.bytes().filter(u8::is_ascii_digit).count();
+    (12..=19).contains(&digits) && luhn(value)
 }
 
 fn npi(value: &str) -> bool {
