@@ -10,7 +10,7 @@
 //! - any other finding that is about a person: a name, a contact detail, an identifier, an
 //!   account (so "Anna, Tuesday 3 May" keeps its date); secrets, and conditions or drugs named
 //!   without anyone ("how common is gout in Spain?"), are not about a person and anchor nothing,
-//!   nor is a name-list finding on a place's span ("Savannah");
+//!   nor is a name-list finding inside a place's span ("Savannah", "Fort Wayne");
 //! - or, near the finding, a word that ties it to a person: a personal pronoun, a person noun
 //!   ("patient", "wife"), a life event ("born", "admitted", "moved", "travelling"), in the
 //!   languages of the other context lists.
@@ -212,17 +212,22 @@ pub(super) fn drop_unanchored(text: &str, findings: &mut Vec<Finding>) {
     {
         return;
     }
-    // A name list's finding on exactly a place's span ("Savannah", "Florence") is that place as
+    // A name list's finding inside a place's span ("Savannah", "Fort Wayne") is that place as
     // much as a person: it stands or falls with the place.
-    let place_spans: std::collections::HashSet<(usize, usize)> = findings
+    let mut place_spans: Vec<(usize, usize)> = findings
         .iter()
         .filter(|f| f.entity_type == "LOCATION")
         .map(|f| (f.start, f.end))
         .collect();
+    place_spans.sort_unstable();
     let is_place_name = |f: &Finding| {
         f.detector == super::DetectorKind::Dictionary
             && f.entity_type == "PERSON"
-            && place_spans.contains(&(f.start, f.end))
+            && place_spans[..place_spans.partition_point(|&(s, _)| s <= f.start)]
+                .iter()
+                .rev()
+                .take(4)
+                .any(|&(_, e)| f.end <= e)
     };
     let needs = |f: &Finding| NEEDS_ANCHOR.contains(&f.entity_type.as_str()) || is_place_name(f);
     let anchors = |f: &Finding| !NOT_ABOUT_A_PERSON.contains(&f.entity_type.as_str()) && !needs(f);

@@ -1,7 +1,8 @@
 //! Resolving overlapping findings into one set of entities.
 //!
 //! Rules, in order:
-//! 1. Findings under their type's threshold, or whose text is on an allow list, are dropped; a
+//! 1. The NER model's PERSON findings whose case says they are no name are trimmed or dropped
+//!    (`name_case`). Findings under their type's threshold, or whose text is on an allow list, are dropped; a
 //!    deny-list term stays even if an allow list names it too (fail closed).
 //!    The NER model's guesses at identifiers and address numbers without evidence are dropped
 //!    (`corroborate`), then dates and places in a text about no one (`anchor`).
@@ -21,7 +22,7 @@
 use std::collections::HashMap;
 
 use super::allow::AllowList;
-use super::{anchor, corroborate};
+use super::{anchor, corroborate, name_case};
 use super::{DetectorKind, Entity, Finding};
 
 #[derive(Debug, Clone, Default)]
@@ -45,9 +46,13 @@ impl MergeOptions {
 
 /// Merges `findings` (byte offsets into `text`); the result is sorted by start.
 pub fn merge(text: &str, findings: Vec<Finding>, opts: &MergeOptions) -> Vec<Finding> {
-    let mut kept: Vec<Finding> = findings
+    let mut findings: Vec<Finding> = findings
         .into_iter()
         .filter(|f| f.start < f.end && f.end <= text.len())
+        .collect();
+    name_case::fix_person_case(text, &mut findings);
+    let mut kept: Vec<Finding> = findings
+        .into_iter()
         .filter(|f| f.score >= opts.threshold(&f.entity_type))
         .filter(|f| is_deny_listed(f) || !opts.allow.contains(&text[f.start..f.end]))
         .collect();

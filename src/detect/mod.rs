@@ -14,6 +14,7 @@ mod corroborate;
 pub mod dictionary;
 pub mod entity;
 pub mod merge;
+mod name_case;
 pub mod ner;
 pub mod normalize;
 pub mod offsets;
