@@ -28,6 +28,9 @@ enum Candidate {
     PostalCode,
     /// A STREET_ADDRESS that is a building number and nothing else ("Room 304", "Suite 943").
     BuildingNumber,
+    /// A STREET_ADDRESS that is a street name and nothing else: a street if it says so
+    /// ("Strada Gemito", "Jesselgasse"), not "ThinkPad X1" or "PLAT".
+    StreetName,
 }
 
 impl Candidate {
@@ -42,6 +45,7 @@ impl Candidate {
             "STREET_ADDRESS" if f.rule_id == "rampart:BUILDING_NUMBER" => {
                 Some(Candidate::BuildingNumber)
             }
+            "STREET_ADDRESS" if f.rule_id == "rampart:STREET_NAME" => Some(Candidate::StreetName),
             _ => None,
         }
     }
@@ -52,6 +56,7 @@ impl Candidate {
             Candidate::Identifier => IDENTIFIER_WORDS,
             Candidate::PostalCode => POSTAL_WORDS,
             Candidate::BuildingNumber => BUILDING_WORDS,
+            Candidate::StreetName => ADDRESS_WORDS,
         }
     }
 
@@ -60,7 +65,7 @@ impl Candidate {
         let address = matches!(entity_type, "STREET_ADDRESS" | "LOCATION" | "ZIP_CODE");
         match self {
             Candidate::Identifier => is_about_a_person(entity_type) && !address,
-            Candidate::PostalCode | Candidate::BuildingNumber => {
+            Candidate::PostalCode | Candidate::BuildingNumber | Candidate::StreetName => {
                 address || entity_type == "PERSON"
             }
         }
@@ -98,6 +103,38 @@ const BUILDING_WORDS: &[&str] = &[
     "floor", "fl", "bldg", "building", "house", "haus", "hausnummer", "piso", "puerta", "psc",
     "wohnung", "appartement", "bâtiment", "interno", "scala",
 ];
+
+const ADDRESS_WORDS: &[&str] = &[
+    "address", "addr", "at", "live", "lives", "living", "lived", "resides", "moved", "ship",
+    "deliver", "send", "mail", "visit", "adres", "adresse", "anschrift", "wohnhaft", "wohne",
+    "in", "der", "au", "rue", "indirizzo", "via", "dirección", "calle", "woon", "woont",
+];
+
+/// Words of a street's name that say it is one (lower case), and endings of compound names.
+const STREET_WORDS: &[&str] = &[
+    "street", "st", "road", "rd", "avenue", "ave", "boulevard", "blvd", "lane", "ln", "drive",
+    "dr", "court", "ct", "way", "place", "pl", "terrace", "circle", "parkway", "highway", "square",
+    "trail", "plaza", "alley", "crescent", "close", "grove", "gardens", "mews", "row", "walk",
+    "rue", "chemin", "allée", "impasse", "boulevard", "quai", "via", "viale", "strada",
+    "contrada", "piazza", "vicolo", "largo", "corso", "calle", "avenida", "camino", "paseo",
+    "plaza", "carrer", "rua", "straße", "strasse", "str", "weg", "gasse", "allee", "platz",
+    "ring", "damm", "ufer", "laan", "straat", "plein", "gracht", "dreef", "kade", "singel",
+];
+const STREET_ENDINGS: &[&str] = &[
+    "straße", "strasse", "str.", "weg", "gasse", "allee", "platz", "ring", "damm", "laan",
+    "straat", "plein", "gracht", "dreef", "kade", "singel", "steeg",
+];
+
+/// Whether `name` (a street-name finding's text) has a word that makes it a street.
+fn names_a_street(name: &str) -> bool {
+    name.split(|c: char| !(c.is_alphanumeric() || c == '.'))
+        .filter(|w| !w.is_empty())
+        .any(|w| {
+            let w = w.to_lowercase();
+            STREET_WORDS.contains(&w.trim_end_matches('.'))
+                || STREET_ENDINGS.iter().any(|e| w.len() > e.len() && w.ends_with(e))
+        })
+}
 
 /// Types that say something about a person when they stand next to a number (not dates,
 /// places, secrets or health terms, which name no one by themselves).
@@ -137,7 +174,8 @@ pub(super) fn drop_uncorroborated(text: &str, findings: &mut Vec<Finding>) {
         .map(|f| match Candidate::of(f) {
             None => true,
             Some(c) => {
-                has_context_word(text, f.start, c.context_words())
+                (c == Candidate::StreetName && names_a_street(&text[f.start..f.end]))
+                    || has_context_word(text, f.start, c.context_words())
                     || has_evidence_finding(&evidence, longest, f, c)
             }
         })
@@ -275,6 +313,25 @@ mod tests {
         let date = finding(t, "2024-01-18", "DATE_TIME", DetectorKind::Regex);
         let id = finding(t, "4410", "TAX_ID", DetectorKind::Ner);
         assert_eq!(kept(t, vec![date, id]), ["2024-01-18"]);
+    }
+
+    #[test]
+    fn street_names_need_a_street_word_or_an_address_around_them() {
+        let street = |t: &str, v: &str| Finding {
+            rule_id: "rampart:STREET_NAME".into(),
+            ..finding(t, v, "STREET_ADDRESS", DetectorKind::Ner)
+        };
+        let t = "migrated to ThinkPad X1 Carbon.";
+        assert!(kept(t, vec![street(t, "ThinkPad X1")]).is_empty());
+        let t = "the build for PLAT-7309 fails";
+        assert!(kept(t, vec![street(t, "PLAT")]).is_empty());
+        for (t, v) in [
+            ("Antonia Toscani, Strada Gemito, 26", "Strada Gemito"),
+            ("wohnhaft Jesselgasse 8/6", "Jesselgasse"),
+            ("she lives at Maple Crescent", "Maple Crescent"),
+        ] {
+            assert_eq!(kept(t, vec![street(t, v)]), [v], "{t}");
+        }
     }
 
     #[test]

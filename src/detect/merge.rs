@@ -50,7 +50,7 @@ pub fn merge(text: &str, findings: Vec<Finding>, opts: &MergeOptions) -> Vec<Fin
         .into_iter()
         .filter(|f| f.start < f.end && f.end <= text.len())
         .collect();
-    name_case::fix_person_case(text, &mut findings);
+    name_case::fix_person_case(text, &mut findings, &opts.allow);
     let mut kept: Vec<Finding> = findings
         .into_iter()
         .filter(|f| f.score >= opts.threshold(&f.entity_type))

@@ -8,10 +8,13 @@
 //! - leading lower-case words that are not name particles are cut off ("bumping Kubernetes" ->
 //!   "Kubernetes", which the allow list then knows; "kin Ignaz Bachmann" -> "Ignaz Bachmann");
 //! - a finding in lower case only is kept where a word that introduces a name stands right
-//!   before it ("im", "name is", "dear", "mr").
+//!   before it ("im", "name is", "dear", "mr");
+//! - a one-word finding listed with a term of the allow lists ("Compare Haskell and Python",
+//!   "FastAPI and Kafka") is one of those things, not a person.
 //!
 //! Runs before the allow lists, so that a trimmed finding is checked against them.
 
+use super::allow::AllowList;
 use super::{DetectorKind, Finding};
 
 /// Lower-case words that begin surnames ("van der Stael", "de la Cruz", "von Trapp").
@@ -28,7 +31,7 @@ const INTRODUCERS: &[&str] = &[
 ];
 
 /// Trims or drops the model's PERSON findings whose case says they are no name (module doc).
-pub(super) fn fix_person_case(text: &str, findings: &mut Vec<Finding>) {
+pub(super) fn fix_person_case(text: &str, findings: &mut Vec<Finding>, allow: &AllowList) {
     findings.retain_mut(|f| {
         if f.detector != DetectorKind::Ner || f.entity_type != "PERSON" {
             return true;
@@ -48,8 +51,61 @@ pub(super) fn fix_person_case(text: &str, findings: &mut Vec<Finding>) {
             offset += word.len();
         }
         f.start += offset;
-        f.start < f.end
+        f.start < f.end && !listed_with_allowed(text, f.start, f.end, allow)
     });
+}
+
+/// Words that join the items of a list.
+const CONJUNCTIONS: &[&str] = &["and", "or", "vs", "versus", "&", ","];
+
+/// Whether the one word at `start..end` is listed next to an allow-listed term: "X and Y",
+/// "X, Y", "X vs Y" with X or Y on the allow list.
+fn listed_with_allowed(text: &str, start: usize, end: usize, allow: &AllowList) -> bool {
+    if text[start..end].contains(char::is_whitespace) {
+        return false;
+    }
+    let is_word = |c: char| c.is_alphanumeric() || matches!(c, '.' | '#' | '+' | '-');
+    let tokens = |s: &str| -> Vec<String> {
+        s.split_whitespace()
+            .flat_map(|t| {
+                // A trailing comma is a conjunction of its own.
+                let bare = t.trim_end_matches(',');
+                let comma = (bare.len() < t.len()).then(|| ",".to_string());
+                [Some(bare.trim_matches(|c: char| !is_word(c)).to_string()), comma]
+            })
+            .flatten()
+            .filter(|t| !t.is_empty())
+            .collect()
+    };
+    let window_start = floor_boundary(text, start.saturating_sub(40));
+    let window_end = ceil_boundary(text, (end + 40).min(text.len()));
+    let mut before = tokens(&text[window_start..start]);
+    let after_text = &text[end..window_end];
+    let mut after = tokens(after_text);
+    if after_text.starts_with(',') && after.first().map(String::as_str) != Some(",") {
+        after.insert(0, ",".into());
+    }
+    let joined = |conj: Option<&String>, other: Option<&String>| {
+        conj.is_some_and(|c| CONJUNCTIONS.contains(&c.to_lowercase().as_str()))
+            && other.is_some_and(|o| allow.contains(o))
+    };
+    let last = before.pop();
+    let second_last = before.pop();
+    joined(last.as_ref(), second_last.as_ref()) || joined(after.first(), after.get(1))
+}
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
 
 /// Whether the last word of `before` introduces a name.
@@ -82,7 +138,8 @@ mod tests {
 
     fn fixed(text: &str, value: &str) -> Option<String> {
         let mut findings = vec![person(text, value)];
-        fix_person_case(text, &mut findings);
+        let allow = AllowList::from_terms(["Python", "FastAPI", "Kubernetes"]);
+        fix_person_case(text, &mut findings, &allow);
         findings.first().map(|f| text[f.start..f.end].to_string())
     }
 
@@ -112,7 +169,20 @@ mod tests {
             detector: DetectorKind::Dictionary,
             ..person(t, "banana")
         }];
-        fix_person_case(t, &mut findings);
+        fix_person_case(t, &mut findings, &AllowList::default());
         assert_eq!(findings.len(), 1);
+    }
+
+    #[test]
+    fn a_name_listed_with_software_is_software() {
+        assert_eq!(fixed("Compare Haskell and Python for a CLI", "Haskell"), None);
+        assert_eq!(fixed("Compare Python and Haskell.", "Haskell"), None);
+        assert_eq!(fixed("a post about FastAPI, Kafka and Go", "Kafka"), None);
+        let t = "Ask Julia and Python experts";
+        assert_eq!(fixed(t, "Julia"), None);
+        let t = "Ask Julia and Mark about Python";
+        assert_eq!(fixed(t, "Julia").as_deref(), Some("Julia"));
+        let t = "Ask Julia Smith and Python";
+        assert_eq!(fixed(t, "Julia Smith").as_deref(), Some("Julia Smith"));
     }
 }
