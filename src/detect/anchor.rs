@@ -371,7 +371,10 @@ mod tests {
     fn health_terms_and_place_names_on_name_lists_anchor_nothing() {
         let text = "How common is gout in adults over 65 in Spain?";
         assert_eq!(
-            kept(text, &[("gout", "MEDICAL_CONDITION"), ("Spain", "LOCATION")]),
+            kept(
+                text,
+                &[("gout", "MEDICAL_CONDITION"), ("Spain", "LOCATION")]
+            ),
             vec!["gout"]
         );
         let text = "Give me three facts about the history of Savannah.";

@@ -1,11 +1,11 @@
 //! Resolving overlapping findings into one set of entities.
 //!
 //! Rules, in order:
-//! 1. The NER model's PERSON findings whose case says they are no name are trimmed or dropped
-//!    (`name_case`). Findings under their type's threshold, or whose text is on an allow list, are dropped; a
-//!    deny-list term stays even if an allow list names it too (fail closed).
-//!    The NER model's guesses at identifiers and address numbers without evidence are dropped
-//!    (`corroborate`), then dates and places in a text about no one (`anchor`).
+//! 1. Filtering. The NER model's PERSON findings whose case says they are no name are trimmed
+//!    or dropped (`name_case`). Findings under their type's threshold, or whose text is on an
+//!    allow list, are dropped; a deny-list term stays even if an allow list names it too (fail
+//!    closed). The NER model's guesses at identifiers and address parts without evidence are
+//!    dropped (`corroborate`), then dates and places in a text about no one (`anchor`).
 //! 2. Findings of the same type that overlap or touch are one entity (NER often splits a name into
 //!    word pieces; a regex and the NER model may both find the same email): the union span, the best
 //!    score, validated if either was.
@@ -18,11 +18,13 @@
 //! 4. A NER finding that mostly covers the text of a higher-ranked finding of another type is
 //!    that finding mistyped ("MRN: 00482913" as GOVERNMENT_ID around the regex's
 //!    MEDICAL_RECORD_NUMBER) and is dropped, so the validated type is the one policies see.
+//! 5. Parts of one name are joined: across a middle initial, or a comma between capitals
+//!    (`fuse`).
 
 use std::collections::HashMap;
 
 use super::allow::AllowList;
-use super::{anchor, corroborate, name_case};
+use super::{anchor, corroborate, fuse, name_case};
 use super::{DetectorKind, Entity, Finding};
 
 #[derive(Debug, Clone, Default)]
@@ -59,7 +61,9 @@ pub fn merge(text: &str, findings: Vec<Finding>, opts: &MergeOptions) -> Vec<Fin
     corroborate::drop_uncorroborated(text, &mut kept);
     anchor::drop_unanchored(text, &mut kept);
     let unified = unify_same_type(text, kept);
-    resolve_across_types(unified)
+    let mut resolved = resolve_across_types(unified);
+    fuse::join_name_parts(text, &mut resolved);
+    resolved
 }
 
 /// Deny-list findings carry the rule id `deny/<list>` (see rules/dictionaries/README.md).

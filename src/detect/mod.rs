@@ -13,6 +13,7 @@ pub mod catalog;
 mod corroborate;
 pub mod dictionary;
 pub mod entity;
+mod fuse;
 pub mod merge;
 mod name_case;
 pub mod ner;

@@ -37,7 +37,7 @@ pub(super) fn fix_person_case(text: &str, findings: &mut Vec<Finding>, allow: &A
             return true;
         }
         let span = &text[f.start..f.end];
-        if !span.chars().any(char::is_uppercase) {
+        if span.chars().any(char::is_lowercase) && !span.chars().any(char::is_uppercase) {
             return introduced(&text[..f.start]);
         }
         // Cut leading lower-case words that are not particles.
@@ -71,7 +71,10 @@ fn listed_with_allowed(text: &str, start: usize, end: usize, allow: &AllowList) 
                 // A trailing comma is a conjunction of its own.
                 let bare = t.trim_end_matches(',');
                 let comma = (bare.len() < t.len()).then(|| ",".to_string());
-                [Some(bare.trim_matches(|c: char| !is_word(c)).to_string()), comma]
+                [
+                    Some(bare.trim_matches(|c: char| !is_word(c)).to_string()),
+                    comma,
+                ]
             })
             .flatten()
             .filter(|t| !t.is_empty())
@@ -146,9 +149,15 @@ mod tests {
     #[test]
     fn leading_lower_case_words_are_cut_but_particles_stay() {
         let t = "After bumping Kubernetes from v1.8";
-        assert_eq!(fixed(t, "bumping Kubernetes").as_deref(), Some("Kubernetes"));
+        assert_eq!(
+            fixed(t, "bumping Kubernetes").as_deref(),
+            Some("Kubernetes")
+        );
         let t = "Next of kin Ignaz Bachmann +49";
-        assert_eq!(fixed(t, "kin Ignaz Bachmann").as_deref(), Some("Ignaz Bachmann"));
+        assert_eq!(
+            fixed(t, "kin Ignaz Bachmann").as_deref(),
+            Some("Ignaz Bachmann")
+        );
         let t = "Dear Dr. van der Stael, my name";
         assert_eq!(fixed(t, "van der Stael").as_deref(), Some("van der Stael"));
     }
@@ -156,7 +165,10 @@ mod tests {
     #[test]
     fn lower_case_names_need_a_word_that_introduces_them() {
         let t = "hi im carmen stewart and my ssn is";
-        assert_eq!(fixed(t, "carmen stewart").as_deref(), Some("carmen stewart"));
+        assert_eq!(
+            fixed(t, "carmen stewart").as_deref(),
+            Some("carmen stewart")
+        );
         assert_eq!(fixed("Scale my banana bread", "banana"), None);
         assert_eq!(fixed("can it be taken with apixaban?", "apixaban"), None);
         assert_eq!(fixed("After bumping Kafka", "bumping"), None);
@@ -175,7 +187,10 @@ mod tests {
 
     #[test]
     fn a_name_listed_with_software_is_software() {
-        assert_eq!(fixed("Compare Haskell and Python for a CLI", "Haskell"), None);
+        assert_eq!(
+            fixed("Compare Haskell and Python for a CLI", "Haskell"),
+            None
+        );
         assert_eq!(fixed("Compare Python and Haskell.", "Haskell"), None);
         assert_eq!(fixed("a post about FastAPI, Kafka and Go", "Kafka"), None);
         let t = "Ask Julia and Python experts";

@@ -117,7 +117,7 @@ impl Validator {
             Validator::AbaRouting => aba_routing(value),
             Validator::Dea => dea(value),
             Validator::Vin => vin(value),
-            Validator::Ipv4 => value.parse::<Ipv4Addr>().is_ok(),
+            Validator::Ipv4 => without_prefix_length(value).parse::<Ipv4Addr>().is_ok(),
             Validator::Ipv6 => ipv6(value),
             Validator::Phone => {
                 (7..=15).contains(&value.bytes().filter(u8::is_ascii_digit).count())
@@ -371,8 +371,27 @@ fn vin(value: &str) -> bool {
 }
 
 fn ipv6(value: &str) -> bool {
+    // The zone ("%eth0") names an interface of the host, not a different address.
+    let value = without_prefix_length(value);
+    let value = value.split_once('%').map_or(value, |(address, _)| address);
     let groups = value.split(':').filter(|g| !g.is_empty()).count();
-    groups >= 2 && value.bytes().any(|b| b.is_ascii_digit()) && value.parse::<Ipv6Addr>().is_ok()
+    let mapped_ipv4 = value.contains('.');
+    (groups >= 2 || mapped_ipv4)
+        && value.bytes().any(|b| b.is_ascii_digit())
+        && value.parse::<Ipv6Addr>().is_ok()
+}
+
+/// An address without its CIDR prefix length ("10.0.0.0/8" -> "10.0.0.0"); the prefix length
+/// must be a number of at most 3 digits for the value to stay an address.
+fn without_prefix_length(value: &str) -> &str {
+    match value.rsplit_once('/') {
+        Some((address, bits))
+            if (1..=3).contains(&bits.len()) && bits.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            address
+        }
+        _ => value,
+    }
 }
 
 /// Shannon entropy of `value`'s bytes in bits per byte.

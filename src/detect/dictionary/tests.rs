@@ -76,8 +76,17 @@ fn capitalised_lists_match_only_capitalised_words() {
     places.case = Case::Capitalised;
     let d = DictionaryDetector::from_files(vec![places]).unwrap();
     assert_eq!(
-        texts(&d, "Reading in New York, O'Brien, Trinidad and Tobago, NEW YORK"),
-        ["Reading", "New York", "O'Brien", "Trinidad and Tobago", "NEW YORK"]
+        texts(
+            &d,
+            "Reading in New York, O'Brien, Trinidad and Tobago, NEW YORK"
+        ),
+        [
+            "Reading",
+            "New York",
+            "O'Brien",
+            "Trinidad and Tobago",
+            "NEW YORK"
+        ]
     );
     assert!(texts(&d, "reading in new York, new york, o'brien, trinidad").is_empty());
 }
