@@ -34,7 +34,7 @@ enum Candidate {
 }
 
 impl Candidate {
-    fn of(f: &Finding) -> Option<Candidate> {
+    fn of(text: &str, f: &Finding) -> Option<Candidate> {
         if f.detector != DetectorKind::Ner {
             return None;
         }
@@ -46,6 +46,11 @@ impl Candidate {
                 Some(Candidate::BuildingNumber)
             }
             "STREET_ADDRESS" if f.rule_id == "rampart:STREET_NAME" => Some(Candidate::StreetName),
+            // "Kotlin 3.1", "line 1,143": a decimal or a thousands separator is no house number,
+            // so the rest must name a street.
+            "STREET_ADDRESS" if has_decimal_number(&text[f.start..f.end]) => {
+                Some(Candidate::StreetName)
+            }
             _ => None,
         }
     }
@@ -186,22 +191,18 @@ const POSTAL_WORDS: &[&str] = &[
     "postale",
 ];
 
+// Not "#", "room", "box" or "floor": "(#57)", "room for 120 guests" and "floor 3" are no one's
+// address (a PO or military box is the rule packs' to find).
 const BUILDING_WORDS: &[&str] = &[
     "apt",
     "apartment",
     "suite",
     "ste",
     "unit",
-    "box",
-    "room",
-    "rm",
     "no",
     "nr",
     "nº",
-    "#",
     "flat",
-    "floor",
-    "fl",
     "bldg",
     "building",
     "house",
@@ -327,6 +328,14 @@ const STREET_ENDINGS: &[&str] = &[
     "straat", "plein", "gracht", "dreef", "kade", "singel", "steeg",
 ];
 
+/// Whether `value` has digits on both sides of a '.' or ','.
+fn has_decimal_number(value: &str) -> bool {
+    value
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0].is_ascii_digit() && matches!(w[1], b'.' | b',') && w[2].is_ascii_digit())
+}
+
 /// Whether `name` (a street-name finding's text) has a word that makes it a street.
 fn names_a_street(name: &str) -> bool {
     name.split(|c: char| !(c.is_alphanumeric() || c == '.'))
@@ -362,20 +371,20 @@ fn is_about_a_person(entity_type: &str) -> bool {
 
 /// Drops the NER guesses that have no evidence (module doc). `findings` are byte spans of `text`.
 pub(super) fn drop_uncorroborated(text: &str, findings: &mut Vec<Finding>) {
-    if !findings.iter().any(|f| Candidate::of(f).is_some()) {
+    if !findings.iter().any(|f| Candidate::of(text, f).is_some()) {
         return;
     }
     // The findings that can be evidence, by start: everything but the candidates themselves, so
     // two guesses cannot vouch for each other.
     let mut evidence: Vec<&Finding> = findings
         .iter()
-        .filter(|f| Candidate::of(f).is_none())
+        .filter(|f| Candidate::of(text, f).is_none())
         .collect();
     evidence.sort_by_key(|f| f.start);
     let longest = evidence.iter().map(|f| f.end - f.start).max().unwrap_or(0);
     let keep: Vec<bool> = findings
         .iter()
-        .map(|f| match Candidate::of(f) {
+        .map(|f| match Candidate::of(text, f) {
             None => true,
             Some(c) => {
                 (c == Candidate::StreetName && names_a_street(&text[f.start..f.end]))
@@ -543,6 +552,16 @@ mod tests {
         };
         let t = "migrated to ThinkPad X1 Carbon.";
         assert!(kept(t, vec![street(t, "ThinkPad X1")]).is_empty());
+        let t = "Upgrading Ktor on Kotlin 3.1 breaks the tests";
+        let f = Finding {
+            rule_id: "rampart:STREET_NAME+BUILDING_NUMBER".into(),
+            ..street(t, "Kotlin 3.1")
+        };
+        assert!(kept(t, vec![f]).is_empty());
+        let t = "Close the duplicate (#2685) and room for 3676 guests";
+        let a = finding(t, "2685", "STREET_ADDRESS", DetectorKind::Ner);
+        let b = finding(t, "3676", "STREET_ADDRESS", DetectorKind::Ner);
+        assert!(kept(t, vec![a, b]).is_empty());
         let t = "the build for PLAT-7309 fails";
         assert!(kept(t, vec![street(t, "PLAT")]).is_empty());
         for (t, v) in [

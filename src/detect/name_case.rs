@@ -27,7 +27,7 @@ const PARTICLES: &[&str] = &[
 const INTRODUCERS: &[&str] = &[
     "im", "i'm", "i’m", "am", "hi", "hello", "hey", "is", "called", "named", "name", "dear", "mr",
     "mrs", "ms", "dr", "from", "to", "under", "by", "patient", "pt", "kin", "contact", "ask",
-    "tell", "thanks", "cc",
+    "tell", "thanks", "cc", "for", "user",
 ];
 
 /// Trims or drops the model's PERSON findings whose case says they are no name (module doc).

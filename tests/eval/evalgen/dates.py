@@ -90,3 +90,62 @@ def with_time(ctx, text):
     if style == "ampm":
         return f"{text} {hour12}:{m:02d} {suffix.upper()}"
     return f"{text} at {hour12}:{m:02d}{suffix}"
+
+
+# Further shapes, drawn only by the kinds that ask for them (`date_more`, `event_date_more`), so
+# adding them leaves the formats of every older template untouched.
+MORE_FORMATS = {
+    "eu_slash_yy": lambda d: f"{d.day:02d}/{d.month:02d}/{d.year % 100:02d}",
+    "eu_dot_nopad_yy": lambda d: f"{d.day}.{d.month}.{d.year % 100:02d}",
+    "day_mon_dash_year": lambda d: f"{d.day}-{MONTHS[d.month - 1][:3]}-{d.year}",
+    "day_mon_dash_yy": lambda d: f"{d.day:02d}-{MONTHS[d.month - 1][:3]}-{d.year % 100:02d}",
+    "mon_dash_year": lambda d: f"{MONTHS[d.month - 1][:3]}-{d.year}",
+    "month_dash_year": lambda d: f"{MONTHS[d.month - 1]}-{d.year}",
+    "weekday_day_month": lambda d: f"{d.strftime('%A')} {d.day} {MONTHS[d.month - 1]} {d.year}",
+    "wkd_eu_dot": lambda d: f"{d.strftime('%a')}, {d.day:02d}.{d.month:02d}.{d.year}",
+    "wkd_us_slash": lambda d: f"{d.strftime('%a')} {d.month}/{d.day}/{d.year}",
+    "weekday_month_day": lambda d: f"{d.strftime('%A')}, {MONTHS[d.month - 1]} {ordinal(d.day)}",
+    "the_ordinal_of": lambda d: f"the {ordinal(d.day)} of {MONTHS[d.month - 1]}",
+    "ordinal_month": lambda d: f"{ordinal(d.day)} {MONTHS[d.month - 1]}",
+    "month_ordinal": lambda d: f"{MONTHS[d.month - 1]} {ordinal(d.day)}",
+    "iso_time": lambda d: f"{d.isoformat()}T{d.day % 24:02d}:{(d.month * 7) % 60:02d}",
+}
+
+MORE_NUMERIC = {"eu_slash_yy", "eu_dot_nopad_yy", "wkd_eu_dot", "iso_time"}
+
+
+def pick_more_format(ctx):
+    names = list(MORE_FORMATS)
+    if ctx.language != "en":
+        names = [n for n in names if n in MORE_NUMERIC and not n.startswith("wkd_")]
+    if ctx.locale == "en_US":
+        names = [n for n in names if n not in ("eu_slash_yy", "eu_dot_nopad_yy", "wkd_eu_dot")]
+    else:
+        names = [n for n in names if n != "wkd_us_slash"]
+    return ctx.pick(names)
+
+
+def write_more(ctx, day):
+    return MORE_FORMATS[pick_more_format(ctx)](day)
+
+
+def with_clock(ctx, text):
+    """A date followed by a clock time in the styles not covered by `with_time`."""
+    h, m = ctx.rng.randint(0, 23), ctx.rng.choice([0, 5, 12, 15, 27, 30, 45, 58])
+    hour12 = (h % 12) or 12
+    return ctx.pick([f"{text}, {h:02d}:{m:02d}", f"{text} {h:02d}:{m:02d}:{ctx.rng.randint(0, 59):02d}",
+                     f"{text} {hour12}.{m:02d}{'am' if h < 12 else 'pm'}", f"{text} um {h}:{m:02d} Uhr"
+                     if ctx.language == "de" else f"{text} at {h:02d}{m:02d}h",
+                     f"{text} {h}h{m:02d}", f"{text}, {hour12}:{m:02d} {'a.m.' if h < 12 else 'p.m.'}"])
+
+
+NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+TENS_WORDS = {9: "ninety"}
+
+
+def age_in_words(n):
+    """90..109 in English words, as a note would write them."""
+    if n < 100:
+        return "ninety" + ("" if n == 90 else "-" + NUMBER_WORDS[n - 90])
+    rest = n - 100
+    return "one hundred" + ("" if rest == 0 else " and " + NUMBER_WORDS[rest])

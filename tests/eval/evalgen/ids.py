@@ -143,3 +143,72 @@ def mbi(ctx):
 
 def upper_alnum(ctx, n, alphabet=string.ascii_uppercase + string.digits):
     return "".join(ctx.pick(alphabet) for _ in range(n))
+
+
+# Issuers and lengths from 12 to 19 digits, with the groupings printed on cards and in forms.
+CARD_ISSUERS_ALL = [
+    ("maestro12", ["5018", "5020", "5038", "6304", "6759", "6761"], 12, [[4, 4, 4], [6, 6]]),
+    ("maestro13", ["6759", "5020"], 13, [[4, 4, 5]]),
+    ("visa13", ["4"], 13, [[4, 4, 5], [4, 3, 3, 3]]),
+    ("diners14", ["300", "305", "36", "38"], 14, [[4, 6, 4]]),
+    ("amex15", ["34", "37"], 15, [[4, 6, 5]]),
+    ("uatp15", ["1"], 15, [[4, 5, 6], [4, 4, 4, 3]]),
+    ("visa16", ["4"], 16, [[4, 4, 4, 4]]),
+    ("mc16", ["2221", "2720", "51", "55"], 16, [[4, 4, 4, 4]]),
+    ("unionpay17", ["62"], 17, [[4, 4, 4, 5], [6, 11]]),
+    ("unionpay18", ["62"], 18, [[4, 4, 4, 6], [6, 12]]),
+    ("visa19", ["4"], 19, [[4, 4, 4, 4, 3], [4, 4, 4, 7]]),
+    ("maestro19", ["6759", "5018", "6304"], 19, [[4, 4, 4, 4, 3], [8, 11]]),
+    ("discover19", ["6011", "65"], 19, [[4, 4, 4, 4, 3]]),
+    ("unionpay19", ["62"], 19, [[6, 13], [4, 4, 4, 4, 3]]),
+    ("jcb19", ["3528", "3589"], 19, [[4, 4, 4, 4, 3]]),
+]
+
+
+def card_any(ctx):
+    """A card number of any issuer length (12-19 digits) with a valid Luhn digit, grouped as printed."""
+    _, prefixes, length, groupings = ctx.pick(CARD_ISSUERS_ALL)
+    prefix = ctx.pick(prefixes)
+    body = prefix + ctx.digits(length - len(prefix) - 1)
+    number = body + luhn_digit(body)
+    sep = ctx.pick([" ", " ", "-", "", "", ".", "  "])
+    if sep == "":
+        return number
+    out, i = [], 0
+    for g in ctx.pick(groupings):
+        out.append(number[i : i + g])
+        i += g
+    return sep.join(out)
+
+
+def ssn_spaced(ctx):
+    """An SSN with dots or spaces (or none) between its groups."""
+    a, g, s = ssn_digits(ctx)
+    return ctx.pick([f"{a}.{g}.{s}", f"{a} {g} {s}", f"{a}  {g}  {s}", f"{a}{g}{s}", f"{a} - {g} - {s}",
+                     f"{a}.{g}-{s}"])
+
+
+def aba_any(ctx):
+    return aba_routing(ctx)
+
+
+def iban_lower(ctx):
+    raw = ctx.fake.iban().lower()
+    return ctx.pick([raw, " ".join(raw[i : i + 4] for i in range(0, len(raw), 4))])
+
+
+def iban_grouped(ctx):
+    raw = ctx.fake.iban()
+    return " ".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+# Internationalised domains, written in their ASCII (punycode) form as mail systems log them.
+IDN_LABELS = ["müller", "bäckerei-schön", "café-lumière", "señoría", "jürgen-maß",
+              "crème-brûlée", "niño", "gästehaus", "öko-laden", "über",
+              "ålesund", "köln-süd", "dvořák", "łódź"]
+IDN_TLDS = ["de", "fr", "es", "com", "net", "at", "ch", "eu", "nl", "it"]
+
+
+def idn_domain(ctx):
+    label = ctx.pick(IDN_LABELS).encode("idna").decode("ascii")
+    return f"{label}.{ctx.pick(IDN_TLDS)}"

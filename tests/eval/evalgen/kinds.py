@@ -346,3 +346,147 @@ def doc_ip(ctx):
 @kind("nonperson_city")
 def nonperson_city(ctx):
     return [(ctx.pick(places.CITIES["en_US"])[0], None)]
+
+
+# ---- coverage of known detection misses (countries, regions, addresses, dates, identifiers) ----
+
+@kind("country_of", "LOCATION")
+def country_of(ctx):
+    """A country a person lives in, moves to or comes from (labelled: it is where someone is)."""
+    return places.any_country(ctx)
+
+
+@kind("region_of", "LOCATION")
+def region_of(ctx):
+    """A first-level region (state, province, Land, región) where a person lives or comes from."""
+    return places.region(ctx)
+
+
+@kind("country_place")
+def country_place(ctx):
+    """A country named as a place (general knowledge): not labelled."""
+    return [(places.any_country(ctx), None)]
+
+
+@kind("region_place")
+def region_place(ctx):
+    return [(places.region(ctx), None)]
+
+
+kind("postal_block")(lambda ctx: places.postal_block(ctx))
+kind("postal_block_country")(lambda ctx: places.postal_block(ctx, with_country=True))
+kind("military_block")(places.military_block)
+
+
+@kind("date_more", "DATE_TIME")
+def date_more(ctx):
+    return dates.write_more(ctx, dates.recent_date(ctx, 1500))
+
+
+@kind("datetime_more", "DATE_TIME")
+def datetime_more(ctx):
+    day = dates.recent_date(ctx)
+    no_day = {"month_year", "mon_dash_year", "month_dash_year", "iso_time"}
+    while True:
+        use_more = ctx.chance(0.5)
+        fmt = dates.pick_more_format(ctx) if use_more else dates.pick_format(ctx)
+        if fmt not in no_day:
+            break
+    text = (dates.MORE_FORMATS if use_more else dates.FORMATS)[fmt](day)
+    return dates.with_clock(ctx, text)
+
+
+@kind("event_date_more")
+def event_date_more(ctx):
+    """A date of no one, in the further formats: not labelled."""
+    return [(dates.write_more(ctx, dates.recent_date(ctx, 900)), None)]
+
+
+@kind("age_words", "AGE_OVER_89")
+def age_words(ctx):
+    return dates.age_in_words(ctx.rng.randint(90, 104))
+
+
+@kind("age_any_over_89", "AGE_OVER_89")
+def age_any_over_89(ctx):
+    n = ctx.rng.randint(90, 109)
+    return dates.age_in_words(n) if ctx.chance(0.4) else str(n)
+
+
+kind("card_any", "CREDIT_CARD")(ids.card_any)
+kind("ssn_spaced", "US_SSN")(ids.ssn_spaced)
+kind("iban_lower", "IBAN_CODE")(ids.iban_lower)
+kind("iban_grouped", "IBAN_CODE")(ids.iban_grouped)
+
+
+@kind("ipv6_compressed", "IP_ADDRESS")
+def ipv6_compressed(ctx):
+    """Compressed v6 forms: leading ::, v4-mapped, link-local with a zone id, a /64 prefix."""
+    h = lambda: f"{ctx.rng.randint(1, 0xffff):x}"  # noqa: E731
+    v4 = ctx.fake.ipv4_public()
+    return ctx.pick([
+        lambda: f"::ffff:{v4}",
+        lambda: f"::FFFF:{v4}",
+        lambda: f"::ffff:{h()}:{h()}",
+        lambda: f"fe80::{h()}:{h()}:{h()}:{h()}%{ctx.pick(['eth0', 'en0', 'wlan0', 'ens33', '12'])}",
+        lambda: f"fe80::{h()}%{ctx.pick(['eth0', 'wlp2s0', 'br0'])}",
+        lambda: f"{ctx.pick(['2a02:8108', '2600:1700', '2a01:4f8', '2003:e2'])}:{h()}:{h()}::/64",
+        lambda: f"{ctx.pick(['2a02:8108', '2600:1700', '2a01:4f8', '2003:e2'])}:{h()}::{h()}",
+        lambda: f"::{h()}:{h()}",
+        lambda: f"{ctx.pick(['2a02:8108', '2600:1700', '2a01:4f8', '2607:f8b0'])}::{h()}/128",
+    ])()
+
+
+@kind("ipv4_cidr", "IP_ADDRESS")
+def ipv4_cidr(ctx):
+    """A v4 host or network with its prefix length, as firewall rules write it."""
+    if ctx.chance(0.5):
+        return f"{ctx.fake.ipv4_public()}/{ctx.pick([32, 32, 24, 28, 29])}"
+    return ctx.fake.ipv4_private(network=True) if ctx.chance(0.5) else f"{ctx.fake.ipv4_private()}/32"
+
+
+@kind("doc_cidr")
+def doc_cidr(ctx):
+    """Documentation ranges (RFC 5737) and loopback: not labelled."""
+    return [(ctx.pick(["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "127.0.0.0/8", "192.0.2.15/32",
+                       "198.51.100.77", "203.0.113.9"]), None)]
+
+
+@kind("idn_email", "EMAIL_ADDRESS")
+def idn_email(ctx):
+    return f"{ctx.fake.user_name()}@{ids.idn_domain(ctx)}"
+
+
+# ---- harmless material for cleared prompts (never labelled) ------------------------------------
+
+DEVICE_MODELS = ["Galaxy S24 Ultra", "Galaxy A54", "Pixel 8 Pro", "Pixel 7a", "iPhone 15 Pro Max",
+                 "iPhone 13 mini", "ThinkPad T14 Gen 4", "XPS 13 9340", "RTX 4070 Ti", "Ryzen 7 7800X3D",
+                 "Core i7-13700K", "M3 Max", "Model Y", "Series 9", "Surface Pro 11", "Xperia 1 V",
+                 "OnePlus 12", "Fire TV Stick 4K", "Mi Band 8", "Switch OLED", "Quest 3", "EOS R6 Mark II",
+                 "Z Fold 6", "A7 IV", "ZenBook 14 OLED", "Redmi Note 13"]
+FRAMEWORKS = ["Django", "Flask", "FastAPI", "Rails", "Laravel", "Spring Boot", "React", "Vue", "Svelte",
+              "Angular", "Next.js", "Nuxt", "Express", "NestJS", "Phoenix", "Actix", "Axum", "Gin",
+              "Ktor", "ASP.NET Core", "SwiftUI", "Flutter", "Jetpack Compose", "Tauri", "Electron"]
+
+
+@kind("device_model")
+def device_model(ctx):
+    return [(ctx.pick(DEVICE_MODELS), None)]
+
+
+@kind("framework")
+def framework(ctx):
+    return [(ctx.pick(FRAMEWORKS), None)]
+
+
+@kind("small_number")
+def small_number(ctx):
+    return [(str(ctx.rng.randint(2, 9999)), None)]
+
+
+@kind("semver")
+def semver(ctx):
+    r = ctx.rng.randint
+    return [(ctx.pick([f"{r(0, 30)}.{r(0, 40)}.{r(0, 99)}", f"v{r(0, 9)}.{r(0, 20)}.{r(0, 9)}-beta.{r(1, 9)}",
+                       f"{r(1, 3)}.{r(0, 14)}", f"{r(2020, 2026)}.{r(1, 12):02d}.{r(1, 4)}",
+                       f"build {r(1000, 99999)}", f"{r(10, 125)}.0.{r(1000, 6999)}.{r(10, 250)}"]), None)]

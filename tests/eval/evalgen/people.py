@@ -40,7 +40,8 @@ class Person:
         f = ctx.fake
         self.first_name = f.first_name_female() if self.female else f.first_name_male()
         self.last_name = f.last_name()
-        self.middle = f.first_name()[0]
+        self.middle_name = f.first_name()
+        self.middle = self.middle_name[0]
         self._cache = {}
 
     def get(self, attr):
@@ -67,6 +68,19 @@ def email_address(p):
     else:
         domain = ctx.fake.domain_name()
     return local + "@" + domain
+
+
+PERSONAL_TLDS = ["dev", "blog", "me", "io", "art", "studio", "photography", "xyz", "site", "page", "name",
+                 "de", "fr", "it", "es", "nl", "ca", "com.au", "co.uk", "eu", "com", "net", "org"]
+
+
+def personal_domain(p):
+    """A person's own site, blog or portfolio as a bare domain built from their name."""
+    ctx = p.ctx
+    first, last = ascii_fold(p.first_name).replace(" ", ""), ascii_fold(p.last_name).replace(" ", "")
+    name = ctx.pick([f"{first}{last}", f"{first}-{last}", f"{first[0]}{last}", f"{last}{ctx.pick(['photo', 'design', 'writes', 'art'])}",
+                     f"{first}{ctx.pick(['codes', 'bakes', 'travels', 'makes'])}"])
+    return f"{ctx.pick(['', '', '', 'www.'])}{name}.{ctx.pick(PERSONAL_TLDS)}"
 
 
 def phone_number(ctx):
@@ -128,6 +142,20 @@ ATTRS = {
     "country": lambda p: [(places.COUNTRY[p.ctx.locale], places.LOC)],
     "zip": lambda p: [(places.postcode(p.ctx), places.ZIP)],
     "national_id": national_id,
+    # middle initials in several positions, and surname-first forms
+    "mi_nodot": lambda p: [(f"{p.first_name} {p.middle} {p.last_name}", PERSON)],
+    "initials_last": lambda p: [(f"{p.first_name[0]}. {p.middle}. {p.last_name}", PERSON)],
+    "initial_middle_last": lambda p: [(f"{p.first_name[0]}. {p.middle_name} {p.last_name}", PERSON)],
+    "first_middle_last": lambda p: [(f"{p.first_name} {p.middle_name} {p.last_name}", PERSON)],
+    "last_first_mi": lambda p: [(f"{p.last_name}, {p.first_name} {p.middle}.", PERSON)],
+    "caps_last_first_mi": lambda p: [(f"{p.last_name.upper()}, {p.first_name} {p.middle}.", PERSON)],
+    "last_initials": lambda p: [(f"{p.last_name}, {p.first_name[0]}.{p.middle}.", PERSON)],
+    "caps_last": lambda p: [(p.last_name.upper(), PERSON)],
+    "lower_first": lambda p: [(p.first_name.lower(), PERSON)],
+    "domain": lambda p: [(personal_domain(p), "URL")],
+    "idn_email": lambda p: [(f"{ascii_fold(p.first_name).replace(' ', '')}@{ids.idn_domain(p.ctx)}", EMAIL)],
+    "region": lambda p: [(places.region(p.ctx), places.LOC)],
+    "home_country": lambda p: [(places.any_country(p.ctx), places.LOC)],
     "plate": lambda p: [(p.ctx.fake.license_plate(), "LICENSE_PLATE")],
     "dea": lambda p: [(ids.dea(p.ctx, p.last_name), "DEA_NUMBER")],
 }

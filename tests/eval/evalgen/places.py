@@ -108,3 +108,115 @@ def military_address(ctx):
     code = ctx.pick(["APO AE", "FPO AP", "APO AA", "DPO AE"])
     return [(f"{unit}, {box}", STREET), ("\n", None), (code, LOC), (" ", None),
             (f"{ctx.pick(['09', '96', '34'])}{ctx.digits(3)}", ZIP)]
+
+
+# ---- countries and first-level regions (where a person lives, moves to or comes from) ----------
+
+def _english_countries():
+    from faker.providers.address.en_US import Provider
+
+    return [c for c in Provider.countries if "(" not in c and "," not in c and "Island" not in c
+            and c not in ("Antarctica", "Bouvet Island", "United States Minor Outlying Islands")]
+
+
+ENGLISH_COUNTRIES = _english_countries()
+
+
+def any_country(ctx):
+    """A country name in English, drawn from Faker's list (rendered in an English sentence)."""
+    return ctx.pick(ENGLISH_COUNTRIES)
+
+
+def region(ctx):
+    """A first-level region of the record's locale (state, province, Land, región, county)."""
+    f = ctx.fake
+    how = {"en_US": "state", "en_GB": "county", "de_DE": "state", "fr_FR": "region",
+           "es_ES": "autonomous_community", "it_IT": "administrative_unit", "nl_NL": "province",
+           "en_CA": "province", "en_AU": "state"}[ctx.locale]
+    return getattr(f, how)()
+
+
+# ---- whole postal addresses on several lines ---------------------------------------------------
+
+def unit_line(ctx):
+    """An apartment, flat, suite or floor line, in the locale's words."""
+    n = ctx.rng.randint(1, 40)
+    letter = ctx.pick(["", "", "A", "B", "C", "D"])
+    return {
+        "en_US": lambda: ctx.pick([f"Apt {n}{letter}", f"Apt. {n}{letter}", f"Suite {ctx.rng.randint(100, 950)}",
+                                   f"Unit {n}{letter}", f"#{n}{letter}"]),
+        "en_CA": lambda: ctx.pick([f"Suite {ctx.rng.randint(100, 950)}", f"Apt {n}", f"Unit {n}{letter}"]),
+        "en_AU": lambda: ctx.pick([f"Unit {n}", f"Level {ctx.rng.randint(1, 20)}", f"Apartment {n}{letter}"]),
+        "en_GB": lambda: ctx.pick([f"Flat {n}{letter}", f"Flat {n}", f"Apartment {n}", f"Unit {n}"]),
+        "de_DE": lambda: ctx.pick([f"Wohnung {n}", f"{ctx.rng.randint(1, 6)}. OG", f"Hinterhaus, {ctx.rng.randint(1, 5)}. Stock"]),
+        "fr_FR": lambda: ctx.pick([f"Appartement {n}", f"Bât. {ctx.pick('ABCD')}, apt {n}", f"Résidence {ctx.fake.last_name()}, escalier {ctx.pick('ABC')}"]),
+        "es_ES": lambda: ctx.pick([f"{ctx.rng.randint(1, 9)}º {ctx.pick('ABCD')}", f"Piso {ctx.rng.randint(1, 9)}, puerta {ctx.rng.randint(1, 6)}", f"Esc. {ctx.pick('12')}, {ctx.rng.randint(1, 9)}º"]),
+        "it_IT": lambda: ctx.pick([f"Scala {ctx.pick('ABC')}, interno {n}", f"Interno {n}", f"Piano {ctx.rng.randint(1, 8)}"]),
+        "nl_NL": lambda: ctx.pick([f"{ctx.rng.randint(1, 4)}e verdieping", f"Appartement {n}", f"Unit {n}"]),
+    }[ctx.locale]()
+
+
+def european_street(ctx):
+    """Street name first, then the house number (most of continental Europe)."""
+    f = ctx.fake
+    number = f"{ctx.rng.randint(1, 180)}{ctx.pick(['', '', '', 'a', 'b', ' A'])}"
+    if ctx.locale in ("en_US", "en_CA", "en_AU", "en_GB", "fr_FR"):
+        return f"{f.building_number()} {f.street_name()}"
+    return f"{f.street_name()}{ctx.pick([' ', ' ', ', '])}{number}"
+
+
+def postal_block(ctx, with_country=None):
+    """An address on several lines (street, unit, city and postcode, country) in the locale's order."""
+    city, reg = city_region(ctx)
+    street, pc, unit = european_street(ctx), postcode(ctx), unit_line(ctx)
+    has_unit = ctx.chance(0.6)
+    country = COUNTRY[ctx.locale] if (ctx.chance(0.6) if with_country is None else with_country) else None
+    nl = "\n"
+    pieces = []
+    if ctx.locale == "en_GB" and has_unit:
+        pieces += [(unit, STREET), (nl, None), (street, STREET), (nl, None), (city, LOC), (nl, None), (pc, ZIP)]
+    elif ctx.locale in ("en_US", "en_CA", "en_AU"):
+        pieces += [(street, STREET), (nl, None)]
+        if has_unit:
+            pieces += [(unit, STREET), (nl, None)]
+        if ctx.locale == "en_AU":
+            pieces += [(city.upper() if ctx.chance(0.5) else city, LOC)]
+            if reg:
+                pieces += [(" ", None), (reg, LOC)]
+            pieces += [(" ", None), (pc, ZIP)]
+        else:
+            pieces += [(city, LOC)]
+            if reg:
+                pieces += [(", " if ctx.chance(0.6) else " ", None), (reg, LOC)]
+            pieces += [(ctx.pick([" ", "  "]), None), (pc, ZIP)]
+    elif ctx.locale == "en_GB":
+        pieces += [(street, STREET), (nl, None), (city, LOC), (nl, None), (pc, ZIP)]
+    else:
+        pieces += [(street, STREET), (nl, None)]
+        if has_unit:
+            pieces += [(unit, STREET), (nl, None)]
+        pieces += [(pc, ZIP), (" ", None), (city, LOC)]
+    if country:
+        local = {"de_DE": "Deutschland", "fr_FR": "France", "es_ES": "España", "it_IT": "Italia",
+                 "nl_NL": "Nederland", "en_US": ctx.pick(["USA", "United States", "U.S.A."])}
+        pieces += [(nl, None), (ctx.pick([country, local.get(ctx.locale, country), country.upper()]), LOC)]
+    return pieces
+
+
+MILITARY_ZIP = {"AE": "09", "AA": "340", "AP": "96"}
+
+
+def military_block(ctx):
+    """A US military address (PSC/Unit/CMR ... Box ..., APO/FPO/DPO and state code AA/AE/AP + ZIP)."""
+    state = ctx.pick(["AE", "AE", "AP", "AA"])
+    post = ctx.pick(["APO", "APO", "FPO", "DPO"])
+    start = MILITARY_ZIP[state]
+    zipc = start + ctx.digits(5 - len(start))
+    if ctx.chance(0.2):
+        zipc += "-" + ctx.digits(4)
+    unit = ctx.pick([f"PSC {ctx.digits(4)}, Box {ctx.digits(ctx.rng.randint(3, 4))}",
+                     f"Unit {ctx.digits(4)} Box {ctx.digits(ctx.rng.randint(3, 4))}",
+                     f"CMR {ctx.digits(3)}, Box {ctx.digits(ctx.rng.randint(3, 4))}",
+                     f"Unit {ctx.digits(5)}, Box {ctx.digits(3)}"])
+    sep = ctx.pick(["\n", ", ", "\n"])
+    return [(unit, STREET), (sep, None), (f"{post} {state}", LOC), (" ", None), (zipc, ZIP)]

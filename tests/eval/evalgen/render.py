@@ -16,7 +16,7 @@ Offsets are Python string indices, i.e. Unicode code points, end exclusive.
 
 import re
 
-SLOT = re.compile(r"<<([a-z0-9_]+)(?:\.([a-z0-9_]+))?>>")
+SLOT = re.compile(r"<<([a-z0-9_]+)(?:\.([A-Za-z0-9_]+))?>>")
 CHOICE = re.compile(r"⟨([^⟩]*)⟩")
 
 

@@ -9,11 +9,11 @@ from . import chat, cleared, clinical, code, support
 
 # kind -> (templates, number of records, cleared)
 FAMILIES = {
-    "chat": (chat.TEMPLATES, 600, False),
-    "clinical": (clinical.TEMPLATES, 500, False),
-    "support_email": (support.TEMPLATES, 500, False),
-    "code_config": (code.TEMPLATES, 400, False),
-    "cleared": (cleared.TEMPLATES, 2000, True),
+    "chat": (chat.TEMPLATES, 880, False),
+    "clinical": (clinical.TEMPLATES, 560, False),
+    "support_email": (support.TEMPLATES, 600, False),
+    "code_config": (code.TEMPLATES, 560, False),
+    "cleared": (cleared.TEMPLATES, 2400, True),
 }
 
 # Locales and their weights: US traffic dominates, the rest is spread.

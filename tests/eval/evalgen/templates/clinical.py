@@ -65,4 +65,31 @@ TEMPLATES = {
     ),
     "death": "Date of death: <<date>>. Decedent <<pt.full>>, <<age_over_89>> years old, SSN <<ssn>>. Cause: <<condition>>.",
     "military": "Mail the records for <<pt.full>> (<<condition>>) to:\n<<military>>",
+    # -- lone surnames with titles, bare NPI, middle initials, ages in words, further date shapes
+    "progress_surname": (
+        "⟨0800|1400|2000⟩ Pt <<pt.last>> ⟨ambulating with frame|afebrile overnight|slept well⟩. ⟨Dr.|Dr|Dr.⟩ <<doc.last>> ⟨aware|notified|reviewed⟩. "
+        "Spoke to <<pt.last>>'s daughter <<dtr.first>> re discharge. Continue <<medication>> <<dose>>."
+    ),
+    "claim_bare_npi": (
+        "⟨Claim reviewed|Superbill⟩: Dr <<doc.last>>, <<npi>>, ⟨signed the claim|attested the visit|countersigned⟩ for <<pt.last_first_mi>> "
+        "(<<procedure>>) on <<date_more>>. Referring: <<ref.full>> <<npi>>."
+    ),
+    "aged_words": (
+        "HPI: <<pt.title_last>> is a ⟨frail|pleasant|lucid⟩ <<age_any_over_89>>-year-old ⟨widow|widower|resident⟩ with <<condition>>; "
+        "⟨family report|carer reports⟩ <<pt.he>> has been ⟨more confused|eating less|falling⟩ since <<date_more>>."
+    ),
+    "aged_simple": "<<pt.full>>, aged <<age_any_over_89>>, <<pt.sex>>. <<pt.He>> is <<age_words>> ⟨and|but⟩ ⟨independent in ADLs|needs help with transfers⟩. Dx <<condition>>.",
+    "visit_times": (
+        "Seen <<datetime_more>>. Symptoms since <<date_more>>; previous visit <<date_more>>.\n"
+        "Pt: <<pt.last_first_mi>>   DOB <<pt.dob>>\nA/P: <<condition>>, start <<medication>>."
+    ),
+    "consult_header": (
+        "CONSULT NOTE\nPATIENT: <<pt.caps_last_first_mi>>\nREFERRING: <<doc.initials_last>>, MD\nCONSULTANT: <<con.initial_middle_last>>, ⟨DO|MD|NP⟩\n"
+        "Reason: <<condition>>. Recommend <<procedure>>."
+    ),
+    "discharge_address": "Discharge to home. Transport booked for <<pt.full>> to:\n<<postal_block>>\nContact <<nok.first>> on <<nok.phone>>.",
+    "social_history": (
+        "Social hx: <<pt.first>> was born in <<country_of>>, moved to <<pt.region>> in <<year>>; lives with ⟨husband|wife|daughter|son⟩ <<sp.first>>. "
+        "Non-smoker. Hx <<condition>>."
+    ),
 }

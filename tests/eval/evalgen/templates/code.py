@@ -67,4 +67,23 @@ TEMPLATES = {
         "    assert user.id\n# is it ok to keep this data in the repo?"
     ),
     "env_export": "export AWS_ACCESS_KEY_ID=<<aws_access_key>>\nexport AWS_SECRET_ACCESS_KEY=<<aws_secret_key>>\nexport DB_PASS='<<password>>'\naws s3 ls fails",
+    # -- network data in logs and firewall rules, people's data in fixtures
+    "iptables": (
+        "Are these rules in the right order?\n\niptables -A INPUT -s <<ipv4_cidr>> -j ACCEPT\niptables -A INPUT -s <<doc_cidr>> -j DROP\n"
+        "ip6tables -A INPUT -s <<ipv6_compressed>> -j ACCEPT\niptables -A INPUT -s <<ipv4_cidr>> -p tcp --dport <<port>> -j ACCEPT"
+    ),
+    "sshd_log": (
+        "sshd[<<small_number>>]: Accepted publickey for <<user.lower_first>> from <<ipv6_compressed>> port ⟨51022|60412|49152⟩\n"
+        "sshd[<<small_number>>]: Failed password for <<user.lower_first>> from <<ipv4>> port ⟨33122|55010⟩\nwhy two addresses?"
+    ),
+    "user_json": (
+        "{\n  \"name\": \"<<u.last_first_mi>>\",\n  \"website\": \"<<u.domain>>\",\n  \"email\": \"<<u.idn_email>>\",\n"
+        "  \"home\": {\"region\": \"<<u.region>>\", \"country\": \"<<u.home_country>>\"}\n}\nvalidate this against my schema"
+    ),
+    "payment_fixture": (
+        "PAYMENT_FIXTURES = [\n    {\"card\": \"<<card_any>>\", \"holder\": \"<<a.caps_last_first_mi>>\"},\n"
+        "    {\"routing\": \"<<aba>>\", \"account\": \"<<us_bank>>\"},\n    {\"iban\": \"<<iban_lower>>\"},\n]\n# mypy complains about the dict types"
+    ),
+    "provider_csv": "provider_id,provider_name,ssn\n<<npi>>,\"<<doc.caps_last_first_mi>>\",<<ssn_spaced>>\n<<npi>>,\"<<doc2.last_first_mi>>\",<<ssn>>\npandas reads provider_id as float, why?",
+    "firewall_v6": "ufw allow from <<ipv6_compressed>> to any port <<port>>\nufw allow from <<ipv4_cidr>>\n# after this the box at <<doc_ip>> is unreachable",
 }

@@ -63,4 +63,19 @@ TEMPLATES = {
         "For the KYC check: <<cust.full>>, national ID <<cust.national_id>>, nationality <<cust.country>>, "
         "date of birth <<cust.dob>>."
     ),
+    # -- lone names, multi-line addresses, identifiers in weaker context
+    "merge_accounts": (
+        "Internal note: please merge the <<cust.last>> account ⟨into|with⟩ the duplicate ⟨created last week|from the old shop|with the typo⟩. "
+        "Ask <<agent2.first>> about the refund first - ⟨it was|that was⟩ ⟨his|her|their⟩ ticket.\n- <<agent.first>>"
+    ),
+    "agent_signoff": "Hi <<cust.first>>,\n\nyour ⟨replacement|refund|exchange⟩ is on its way.\n\n⟨Cheers|Best|Kind regards|Thanks again⟩,\n<<agent.first>>\n⟨Support|Customer Care|Team Billing⟩",
+    "ship_to_block": "Please ship ⟨the replacement|my order|the spare part⟩ to:\n\n<<cust.full>>\n<<postal_block_country>>\n\nThanks, <<cust.first>>",
+    "credit_check": "For the credit check: name <<cust.last_first_mi>>, ⟨SSN|Social Security No.|social security number|SSN#⟩ <<ssn_spaced>>, born <<cust.dob>>.",
+    "card_declined": "My card <<card_any>> ⟨keeps getting declined|was charged twice|shows a pending charge⟩ on your site. ⟨Can you check?|Please fix.⟩ - <<cust.first>>",
+    "iban_update": "Please change the ⟨IBAN|account⟩ for my direct debit to <<iban_lower>> from next month. ⟨Thanks|Regards⟩, <<cust.full>>",
+    "wire_reject": "The ⟨transfer|wire⟩ from ⟨bank|my bank⟩ <<aba>>, account <<us_bank>>, ⟨bounced|was returned⟩ ⟨twice|again⟩. Customer <<cust.last>> wants a call back.",
+    "idn_login": "I can't log in with <<cust.idn_email>> - the reset mail never arrives. ⟨Account holder|Name⟩: <<cust.full>>.",
+    "site_renewal": "My ⟨shop|blog|portfolio⟩ <<cust.domain>> stopped resolving after the renewal on <<date_more>>. - <<cust.first>> <<cust.last>>",
+    "moved_abroad": "I ⟨have moved|moved⟩ from <<cust.region>> to <<country_of>>; ⟨please update|can you change⟩ the country on my account <<account_no>>? <<cust.full>>",
+    "military_support": "Can you ship to an APO? My address is:\n<<cust.full>>\n<<military_block>>\nOrder ⟨#55120|#71833|#20417⟩.",
 }
