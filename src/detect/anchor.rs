@@ -76,7 +76,7 @@ const PERSON_WORDS: &[&str] = &[
     "je",
     "j'ai",
     "moi",
-    "mon",
+    // not "mon": it is also Monday ("Mon, 21.08.2023")
     "mes",
     "elle",
     "yo",

@@ -235,6 +235,9 @@ def cities(d: Path, flt: Filter, person_names: set[str]) -> tuple[list[str], dic
         elif name.isascii():
             spellings += [alt for alt in c["alternatenames"]
                           if not alt.isascii() and ascii_spelling(alt) == name]
+        # People abbreviate the saint and the fort ("St. Paul", "Ft. Worth").
+        for full, short in (("Saint ", "St. "), ("Fort ", "Ft. ")):
+            spellings += [sp.replace(full, short, 1) for sp in spellings if sp.startswith(full)]
         for s in spellings:
             out.append(s)
             population[fold(s)] = max(population.get(fold(s), 0), c["population"])
