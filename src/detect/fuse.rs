@@ -105,6 +105,10 @@ fn is_initial_gap(gap: &str, first: &str) -> bool {
 /// Where a name starting at `start` starts once the initials right before it are counted
 /// ("H. H. Schenk", "M. G. Barsanti"), not reaching back before `floor`.
 fn with_initials_before(text: &str, mut start: usize, floor: usize) -> usize {
+    // The merge keeps partly overlapping entities: the previous one may reach past this start.
+    if floor > start {
+        return start;
+    }
     for _ in 0..3 {
         let before = &text[floor..start];
         let Some(rest) = before.strip_suffix(". ") else {
@@ -194,6 +198,15 @@ mod tests {
         assert_eq!(
             found(t, &[("Anna", "PERSON"), ("Bob", "PERSON")]),
             ["Anna", "Bob"]
+        );
+    }
+
+    #[test]
+    fn an_overlapping_previous_entity_is_left_alone() {
+        let t = "call A. B. Smith now";
+        assert_eq!(
+            found(t, &[("A. B. Smi", "URL"), ("Smith", "PERSON")]),
+            ["A. B. Smi", "Smith"]
         );
     }
 

@@ -384,4 +384,56 @@ mod tests {
         let out = merge(TEXT, vec![denied, f("URL", 10, 13, 0.9, false)], &opts);
         assert_eq!(spans(&out), vec![("CUSTOM", 10, 13)]);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// Any findings on char boundaries of any text (names, initials, places, numbers,
+        /// multi-byte letters) merge without a panic into sorted spans inside the text.
+        #[test]
+        fn any_findings_merge_into_spans_inside_the_text(
+            words in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "Anna", "B.", "Lee", "SMITH,", "Jäkel", "von", "3021", "(#57)", "Suite",
+                    "4B", "Denver", "né", "le", "12.3", ",", "and", "\n", "Ø", "mon", "born",
+                ]),
+                0..24,
+            ),
+            picks in proptest::collection::vec(
+                (0usize..64, 0usize..64, 0usize..8, 0usize..3, proptest::bool::ANY),
+                0..16,
+            ),
+        ) {
+            let text = words.join(" ");
+            let bounds: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+            let types = [
+                "PERSON", "LOCATION", "DATE_TIME", "STREET_ADDRESS", "ZIP_CODE", "TAX_ID",
+                "US_SSN", "EMAIL_ADDRESS",
+            ];
+            let findings: Vec<Finding> = picks
+                .iter()
+                .map(|&(a, b, t, d, validated)| {
+                    let (a, b) = (bounds[a % bounds.len()], bounds[b % bounds.len()]);
+                    let detector = [DetectorKind::Regex, DetectorKind::Dictionary, DetectorKind::Ner][d];
+                    let rule_id = match (detector, types[t]) {
+                        (DetectorKind::Ner, "STREET_ADDRESS") => "rampart:BUILDING_NUMBER".into(),
+                        (DetectorKind::Dictionary, "LOCATION") => "cities".into(),
+                        _ => "r".into(),
+                    };
+                    Finding {
+                        detector,
+                        rule_id,
+                        ..f(types[t], a.min(b), a.max(b), 0.8, validated)
+                    }
+                })
+                .collect();
+            let out = merge(&text, findings, &MergeOptions::default());
+            for (i, e) in out.iter().enumerate() {
+                proptest::prop_assert!(e.start < e.end && e.end <= text.len());
+                proptest::prop_assert!(text.is_char_boundary(e.start) && text.is_char_boundary(e.end));
+                if i > 0 {
+                    proptest::prop_assert!(out[i - 1].start <= e.start);
+                }
+            }
+        }
+    }
 }
