@@ -18,8 +18,8 @@
 //! 4. A NER finding that mostly covers the text of a higher-ranked finding of another type is
 //!    that finding mistyped ("MRN: 00482913" as GOVERNMENT_ID around the regex's
 //!    MEDICAL_RECORD_NUMBER) and is dropped, so the validated type is the one policies see.
-//! 5. Parts of one name are joined: across a middle initial, or a comma between capitals
-//!    (`fuse`).
+//! 5. Parts of one name are joined: across a middle initial, initials before a surname,
+//!    "SURNAME, GIVEN" outside a list, a gazetteer place glued to a name (`fuse`).
 
 use std::collections::HashMap;
 

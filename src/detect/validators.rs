@@ -670,6 +670,39 @@ mod tests {
     }
 
     #[test]
+    fn payment_cards_of_every_issuer_length() {
+        check(
+            Validator::PaymentCard,
+            &[
+                "501800000009",
+                "123456789012347",
+                "4033-4689-4015-4577-588",
+                "4111 1111 1111 1111",
+            ],
+            // Luhn-valid but 11 or 20 digits; one digit off.
+            &["79927398713", "40334689401545775880", "501800000008"],
+        );
+    }
+
+    #[test]
+    fn addresses_keep_their_prefix_length_and_zone() {
+        check(
+            Validator::Ipv6,
+            &[
+                "::ffff:10.0.0.1",
+                "fe80::1ff:fe23:4567:890a%eth0",
+                "2001:db8:85a3::8a2e:370:7334/64",
+            ],
+            &["::ffff:10.0.0.1/1280", "a::b", "::1%"],
+        );
+        check(
+            Validator::Ipv4,
+            &["10.102.64.241/32"],
+            &["10.102.64.241/", "10.1.2.3/x"],
+        );
+    }
+
+    #[test]
     fn phone_digit_count() {
         check(
             Validator::Phone,
