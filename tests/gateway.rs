@@ -549,6 +549,37 @@ async fn scan_models_and_metrics_endpoints() {
         .unwrap();
     let models: serde_json::Value = r.json().await.unwrap();
     assert_eq!(models["data"][0]["id"], "gpt-4o-mini");
+    let r = c
+        .get(format!("http://{}/v1/models/gpt-4o-mini", gw.addr))
+        .bearer_auth(CLIENT_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let model: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (&model["id"], &model["object"]),
+        (&"gpt-4o-mini".into(), &"model".into())
+    );
+    // An unknown name is client text: the 404 does not repeat it.
+    let r = c
+        .get(format!("http://{}/v1/models/patient-587-24-6913", gw.addr))
+        .bearer_auth(CLIENT_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let err = r.text().await.unwrap();
+    assert!(
+        err.contains("model_not_found") && !err.contains("587-24-6913"),
+        "{err}"
+    );
+    let r = c
+        .get(format!("http://{}/v1/models/gpt-4o-mini", gw.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
 
     post_chat(gw.addr, &chat_body(&canary_prompt(), false)).await;
     let metrics = c

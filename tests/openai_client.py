@@ -147,6 +147,15 @@ def main() -> int:
                         return
                     raise AssertionError("a wrong key was accepted")
 
+                def retrieve_model():
+                    assert client.models.retrieve("gpt-4o-mini").id == "gpt-4o-mini"
+                    try:
+                        client.models.retrieve("no-such-model")
+                    except openai.NotFoundError:
+                        return
+                    raise AssertionError("an unknown model was found")
+
+                check("openai models.retrieve finds a served model, NotFoundError otherwise", retrieve_model)
                 check("openai non-streaming call served locally", non_streaming)
                 check("openai streaming call arrives in pieces", streaming)
                 check("openai client sees 403 PermissionDeniedError for a secret", blocked_secret)

@@ -21,6 +21,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(method_not_allowed)),
     )
     .service(
+        web::resource("/v1/models/{model}")
+            .route(web::get().to(model))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
         web::resource("/v1/scan")
             .route(web::post().to(scan))
             .default_service(web::to(method_not_allowed)),
@@ -49,7 +54,7 @@ async fn not_found() -> HttpResponse {
     ApiError::new(
         404,
         "invalid_request_error",
-        "unknown route; sluice serves /v1/chat/completions, /v1/scan, /v1/models, /healthz, /readyz and /metrics",
+        "unknown route; sluice serves /v1/chat/completions, /v1/scan, /v1/models, /v1/models/{model}, /healthz, /readyz and /metrics",
     )
     .with_code("unknown_route")
     .to_response()
@@ -75,9 +80,33 @@ async fn models(req: HttpRequest, gateway: web::Data<Gateway>) -> Result<HttpRes
         .router
         .model_names()
         .into_iter()
-        .map(|id| serde_json::json!({"id": id, "object": "model", "created": 0, "owned_by": "sluice"}))
+        .map(|id| model_object(&id))
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({"object": "list", "data": data})))
+}
+
+/// One served model, as `GET /v1/models` lists it (`client.models.retrieve`). An unknown name is
+/// a 404 that does not repeat it: a model name is client text.
+async fn model(
+    req: HttpRequest,
+    name: web::Path<String>,
+    gateway: web::Data<Gateway>,
+) -> Result<HttpResponse, ApiError> {
+    authenticate(&gateway.clients, header(&req))?;
+    let name = name.into_inner();
+    if !gateway.router.model_names().iter().any(|m| *m == name) {
+        return Err(ApiError::new(
+            404,
+            "invalid_request_error",
+            "no such model; GET /v1/models lists the models sluice serves",
+        )
+        .with_code("model_not_found"));
+    }
+    Ok(HttpResponse::Ok().json(model_object(&name)))
+}
+
+fn model_object(id: &str) -> serde_json::Value {
+    serde_json::json!({"id": id, "object": "model", "created": 0, "owned_by": "sluice"})
 }
 
 #[derive(Deserialize)]
