@@ -85,7 +85,8 @@ async fn non_streaming_answer_reports_usage_and_the_local_model() {
         usage.total_tokens,
         usage.prompt_tokens + usage.completion_tokens
     );
-    assert_eq!(response.model, "SmolLM2-135M-Instruct.Q4_1");
+    // The name the client asked for, not the GGUF file's.
+    assert_eq!(response.model, "anything");
     assert_eq!(response.object, "chat.completion");
     assert!(response.id.starts_with("chatcmpl-"));
     let text = content(&response);

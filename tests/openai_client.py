@@ -119,6 +119,9 @@ def main() -> int:
                     assert raw.headers["x-sluice-action"] == "local", raw.headers
                     completion = raw.parse()
                     assert completion.choices[0].message.content, completion
+                    # The name asked for, not the GGUF file's; the backend is in a header.
+                    assert completion.model == "gpt-4o-mini", completion.model
+                    assert raw.headers["x-sluice-backend"] == "local", raw.headers
                     assert completion.usage.completion_tokens > 0
 
                 def streaming():

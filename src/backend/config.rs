@@ -43,7 +43,8 @@ pub struct LlamaConfig {
     /// The GGUF file (relative paths are relative to the working directory).
     #[serde(default = "default_model_path")]
     pub model: PathBuf,
-    /// The `model` reported in answers; defaults to the file name without `.gguf`.
+    /// The name the local model is known by (`GET /v1/models`, logs); defaults to the file name
+    /// without `.gguf`. Answers name the model the client asked for.
     #[serde(default)]
     pub model_name: Option<String>,
     /// Requests generated at the same time, each with its own llama.cpp context.
@@ -73,7 +74,7 @@ pub struct LlamaConfig {
 }
 
 impl LlamaConfig {
-    /// The `model` its answers report: `model_name`, or the file name without `.gguf`.
+    /// The name it is known by: `model_name`, or the file name without `.gguf`.
     pub fn served_model_name(&self) -> String {
         self.model_name.clone().unwrap_or_else(|| {
             self.model

@@ -221,7 +221,9 @@ impl EmbeddedLlama {
                 ))
             }
         };
-        let envelope = AnswerEnvelope::new(&self.model_name);
+        // The answer names the model the client asked for, as a cloud backend's would; which
+        // backend served it is the gateway's `x-sluice-backend` header (issue 14).
+        let envelope = AnswerEnvelope::new(&request.model);
         if request.is_stream() {
             Ok(BackendReply::Stream(answer::stream(
                 receiver,
