@@ -94,7 +94,7 @@ async fn model(
 ) -> Result<HttpResponse, ApiError> {
     authenticate(&gateway.clients, header(&req))?;
     let name = name.into_inner();
-    if !gateway.router.model_names().iter().any(|m| *m == name) {
+    if !gateway.router.model_names().contains(&name) {
         return Err(ApiError::new(
             404,
             "invalid_request_error",
