@@ -13,6 +13,9 @@
 //! - **neighbours**: a finding about a person right before it ("Next of kin Heidi Graves
 //!   6315800918"), or, for address parts, an address finding right next to it ("Covelano 74024").
 //!
+//! A street name on its own (or with a "house number" that has a decimal point: "Kotlin 3.1")
+//! may also show it is a street by a street word ("Strada", "-gasse", "Road").
+//!
 //! Names and places from the model are not candidates: the model is good at them and nothing
 //! else finds them. Keeping is monotone in the findings (more findings, more evidence), which the
 //! settled-decision logic relies on (`policy::settled`).
@@ -26,7 +29,7 @@ enum Candidate {
     Identifier,
     /// A ZIP_CODE.
     PostalCode,
-    /// A STREET_ADDRESS that is a building number and nothing else ("Room 304", "Suite 943").
+    /// A STREET_ADDRESS that is a building number and nothing else ("Suite 943", "Apt. 435").
     BuildingNumber,
     /// A STREET_ADDRESS that is a street name and nothing else: a street if it says so
     /// ("Strada Gemito", "Jesselgasse"), not "ThinkPad X1" or "PLAT".
