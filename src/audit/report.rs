@@ -4,7 +4,7 @@
 //!
 //! A request is counted as "with PHI" when its detected entities include a health identifier
 //! ([`HEALTH_IDENTIFIERS`]), or health context ([`HEALTH_CONTEXT`]) together with any identifier
-//! of a person (every other entity type except secrets and deny-list terms, [`NOT_IDENTIFIERS`]).
+//! of a person (every other entity type except secrets and deny-list terms).
 //! This follows HIPAA's notion of PHI (health information tied to an identifier) and depends only
 //! on what was detected, not on what the policy decided, so "all PHI stayed on-premise" is a
 //! finding, not a tautology. Where a request went is the backend of its outcome record, or of its
@@ -20,25 +20,18 @@ use super::body::{Action, BackendRef, Body, DecisionRecord};
 use super::record::format_ts;
 use super::stats::ActionCounts;
 use super::verify::{verify_log_with, Failure, Summary, VerifyOptions};
+use crate::detect::catalog::SECRETS;
 
 /// Entity types that are health information by themselves but identify no one.
-pub const HEALTH_CONTEXT: &[&str] = &["MEDICAL_CONDITION", "MEDICATION", "PROCEDURE"];
+pub use crate::detect::catalog::HEALTH_CONTEXT;
 /// Identifiers that exist only in health care, so they are PHI on their own.
 pub const HEALTH_IDENTIFIERS: &[&str] = &["MEDICAL_RECORD_NUMBER", "HEALTH_PLAN_ID"];
 /// Types that do not identify a person (health context, secrets, deny-list terms).
-pub const NOT_IDENTIFIERS: &[&str] = &[
-    "MEDICAL_CONDITION",
-    "MEDICATION",
-    "PROCEDURE",
-    "API_KEY",
-    "AWS_ACCESS_KEY",
-    "AWS_SECRET_KEY",
-    "PRIVATE_KEY",
-    "JWT",
-    "PASSWORD",
-    "SECRET",
-    "CUSTOM",
-];
+fn is_not_identifier(entity_type: &str) -> bool {
+    HEALTH_CONTEXT.contains(&entity_type)
+        || SECRETS.contains(&entity_type)
+        || entity_type == "CUSTOM"
+}
 
 /// Whether a decision's request carried PHI (see the module documentation).
 pub fn is_phi(d: &DecisionRecord) -> bool {
@@ -49,9 +42,7 @@ pub fn is_phi(d: &DecisionRecord) -> bool {
     let context = types
         .iter()
         .any(|t| HEALTH_CONTEXT.contains(&t.entity_type()));
-    let identifier = types
-        .iter()
-        .any(|t| !NOT_IDENTIFIERS.contains(&t.entity_type()));
+    let identifier = types.iter().any(|t| !is_not_identifier(t.entity_type()));
     health_identifier || (context && identifier)
 }
 

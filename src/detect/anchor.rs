@@ -19,27 +19,10 @@
 //! come back when the NER model adds a name, never the reverse (the settled-decision logic relies
 //! on that, see `policy::settled`).
 
-use super::Finding;
+use super::{catalog, Finding};
 
 /// The types that need an anchor.
 const NEEDS_ANCHOR: &[&str] = &["DATE_TIME", "LOCATION"];
-
-/// Types that say nothing about a person: they anchor nothing.
-const NOT_ABOUT_A_PERSON: &[&str] = &[
-    "DATE_TIME",
-    "LOCATION",
-    "API_KEY",
-    "AWS_ACCESS_KEY",
-    "AWS_SECRET_KEY",
-    "PRIVATE_KEY",
-    "JWT",
-    "PASSWORD",
-    "SECRET",
-    // a condition or a drug says nothing about who: "how common is gout in adults in Spain?"
-    "MEDICAL_CONDITION",
-    "MEDICATION",
-    "PROCEDURE",
-];
 
 /// How far from a date or place a word tying it to a person may stand, in bytes: about a
 /// sentence ("I'm travelling to Canada next week", "born in Estonia in May 1961").
@@ -230,7 +213,7 @@ pub(super) fn drop_unanchored(text: &str, findings: &mut Vec<Finding>) {
                 .any(|&(_, e)| f.end <= e)
     };
     let needs = |f: &Finding| NEEDS_ANCHOR.contains(&f.entity_type.as_str()) || is_place_name(f);
-    let anchors = |f: &Finding| !NOT_ABOUT_A_PERSON.contains(&f.entity_type.as_str()) && !needs(f);
+    let anchors = |f: &Finding| catalog::is_about_a_person(&f.entity_type) && !needs(f);
     if findings.iter().any(anchors) {
         return;
     }
@@ -242,8 +225,8 @@ fn is_deny_listed(f: &Finding) -> bool {
 }
 
 fn has_person_word_near(text: &str, f: &Finding) -> bool {
-    let from = floor_char_boundary(text, f.start.saturating_sub(WORD_WINDOW));
-    let to = ceil_char_boundary(text, (f.end + WORD_WINDOW).min(text.len()));
+    let from = text.floor_char_boundary(f.start.saturating_sub(WORD_WINDOW));
+    let to = text.ceil_char_boundary(f.end + WORD_WINDOW);
     let is_word_char = |c: char| c.is_alphanumeric() || c == '\'' || c == '’';
     text[from..f.start]
         .split(|c: char| !is_word_char(c))
@@ -253,20 +236,6 @@ fn has_person_word_near(text: &str, f: &Finding) -> bool {
             let w = w.replace('’', "'").to_lowercase();
             PERSON_WORDS.contains(&w.as_str())
         })
-}
-
-fn floor_char_boundary(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_char_boundary(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }
 
 #[cfg(test)]

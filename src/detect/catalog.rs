@@ -71,6 +71,29 @@ pub const ENTITY_TYPES: &[(&str, &str)] = &[
     ("CUSTOM", "a term on a deny list"),
 ];
 
+/// Health context: it says what a text is about, not who.
+pub const HEALTH_CONTEXT: &[&str] = &["MEDICAL_CONDITION", "MEDICATION", "PROCEDURE"];
+
+/// Credentials: they are sensitive, but name no person.
+pub const SECRETS: &[&str] = &[
+    "API_KEY",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "PRIVATE_KEY",
+    "JWT",
+    "PASSWORD",
+    "SECRET",
+];
+
+/// Whether an entity of this type says something about a person by itself: not a date or a
+/// place (which need someone to be about), health context or a secret. Deny-list terms
+/// (`CUSTOM`) count as about someone: an organisation lists them because they are sensitive.
+pub fn is_about_a_person(entity_type: &str) -> bool {
+    !matches!(entity_type, "DATE_TIME" | "LOCATION")
+        && !HEALTH_CONTEXT.contains(&entity_type)
+        && !SECRETS.contains(&entity_type)
+}
+
 /// True if `name` is a known entity type.
 pub fn is_entity_type(name: &str) -> bool {
     ENTITY_TYPES.iter().any(|(n, _)| *n == name)

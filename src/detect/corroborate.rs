@@ -20,7 +20,7 @@
 //! else finds them. Keeping is monotone in the findings (more findings, more evidence), which the
 //! settled-decision logic relies on (`policy::settled`).
 
-use super::{DetectorKind, Finding};
+use super::{catalog, DetectorKind, Finding};
 
 /// What a NER finding needs evidence for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +72,7 @@ impl Candidate {
     fn is_supported_by_neighbour(self, entity_type: &str) -> bool {
         let address = matches!(entity_type, "STREET_ADDRESS" | "LOCATION" | "ZIP_CODE");
         match self {
-            Candidate::Identifier => is_about_a_person(entity_type) && !address,
+            Candidate::Identifier => catalog::is_about_a_person(entity_type) && !address,
             Candidate::PostalCode | Candidate::BuildingNumber | Candidate::StreetName => {
                 address || entity_type == "PERSON"
             }
@@ -352,26 +352,6 @@ fn names_a_street(name: &str) -> bool {
         })
 }
 
-/// Types that say something about a person when they stand next to a number (not dates,
-/// places, secrets or health terms, which name no one by themselves).
-fn is_about_a_person(entity_type: &str) -> bool {
-    !matches!(
-        entity_type,
-        "DATE_TIME"
-            | "LOCATION"
-            | "MEDICAL_CONDITION"
-            | "MEDICATION"
-            | "PROCEDURE"
-            | "API_KEY"
-            | "AWS_ACCESS_KEY"
-            | "AWS_SECRET_KEY"
-            | "PRIVATE_KEY"
-            | "JWT"
-            | "PASSWORD"
-            | "SECRET"
-    )
-}
-
 /// Drops the NER guesses that have no evidence (module doc). `findings` are byte spans of `text`.
 pub(super) fn drop_uncorroborated(text: &str, findings: &mut Vec<Finding>) {
     if !findings.iter().any(|f| Candidate::of(text, f).is_some()) {
@@ -425,11 +405,7 @@ fn has_evidence_finding(
 
 /// Whether one of `words` is among the last [`WORDS_BEFORE`] words before byte `start`.
 fn has_context_word(text: &str, start: usize, words: &[&str]) -> bool {
-    let mut from = start.saturating_sub(BYTES_BEFORE);
-    while !text.is_char_boundary(from) {
-        from += 1;
-    }
-    let window = &text[from..start];
+    let window = &text[text.ceil_char_boundary(start.saturating_sub(BYTES_BEFORE))..start];
     // "#" is a word here ("Acc#", "Box #12"); other punctuation separates words.
     window
         .split(|c: char| !(c.is_alphanumeric() || c == '#' || c == '/' || c == '-' || c == 'º'))

@@ -80,8 +80,8 @@ fn listed_with_allowed(text: &str, start: usize, end: usize, allow: &AllowList) 
             .filter(|t| !t.is_empty())
             .collect()
     };
-    let window_start = floor_boundary(text, start.saturating_sub(40));
-    let window_end = ceil_boundary(text, (end + 40).min(text.len()));
+    let window_start = text.floor_char_boundary(start.saturating_sub(40));
+    let window_end = text.ceil_char_boundary(end + 40);
     let mut before = tokens(&text[window_start..start]);
     let after_text = &text[end..window_end];
     let mut after = tokens(after_text);
@@ -95,20 +95,6 @@ fn listed_with_allowed(text: &str, start: usize, end: usize, allow: &AllowList) 
     let last = before.pop();
     let second_last = before.pop();
     joined(last.as_ref(), second_last.as_ref()) || joined(after.first(), after.get(1))
-}
-
-fn floor_boundary(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_boundary(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }
 
 /// Whether the last word of `before` introduces a name.
