@@ -9,6 +9,7 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod detect;
+pub mod dialect;
 pub mod eval;
 pub mod openai;
 pub mod policy;

@@ -1,4 +1,5 @@
-//! Client authentication: `Authorization: Bearer <key>` to a client identity and its policy set.
+//! Client authentication: the API key (`Authorization: Bearer <key>`, or `x-api-key` as the
+//! Anthropic SDKs send it) to a client identity and its policy set.
 //!
 //! Only the sha256 of each key is held in memory. The presented key is hashed and compared against
 //! every client's hash in constant time (all of them, always), so neither timing nor early exit
@@ -43,7 +44,12 @@ impl ClientRegistry {
 
     /// The client whose key is in the `Authorization` header value, if any.
     pub fn authenticate(&self, header: Option<&str>) -> Option<&Client> {
-        let key = header?.strip_prefix("Bearer ")?.trim();
+        self.authenticate_key(header?.strip_prefix("Bearer ")?)
+    }
+
+    /// The client whose key is `key`, if any.
+    pub fn authenticate_key(&self, key: &str) -> Option<&Client> {
+        let key = key.trim();
         if key.is_empty() {
             return None;
         }
@@ -56,6 +62,17 @@ impl ClientRegistry {
         }
         found
     }
+}
+
+/// The API key a request presents: `Authorization: Bearer <key>` (OpenAI's SDKs), else
+/// `x-api-key` (Anthropic's). A request with a malformed `Authorization` header and an
+/// `x-api-key` is judged by the key.
+pub fn presented_key(headers: &actix_web::http::header::HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    bearer.or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
 }
 
 /// Parses a 64-hex-digit sha256.

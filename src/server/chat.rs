@@ -1,9 +1,11 @@
-//! `POST /v1/chat/completions`: the OpenAI-compatible entry point.
+//! The one request pipeline behind every generating route: `POST /v1/chat/completions`, and
+//! the front ends that translate into it (`/v1/messages`, `/v1/responses`, `/v1/completions`;
+//! `super::front`).
 //!
 //! The answer carries `x-sluice-action`, `x-sluice-backend` and `x-sluice-request-id` (the id of
 //! the request's decision and outcome records in the audit log). A `redact` request sent to a
 //! cloud backend is rewritten with placeholders, and its answer restored, complete or streamed,
-//! before the client sees it (`crate::redact`).
+//! before it is translated back into the client's API and sent.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -15,13 +17,15 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
 use crate::audit::{BackendRef, OutcomeRecord};
-use crate::backend::{Backend, BackendError, BackendReply, ChunkStream, UsageProbe};
+use crate::backend::{Backend, BackendError, BackendReply, ChunkStream, StreamItem, UsageProbe};
+use crate::dialect::StreamEncoder;
 use crate::openai::{ChatCompletionRequest, ErrorBody};
 use crate::policy::Action;
 use crate::redact::{restore_completion, restore_stream, RestoreError, Restorer};
 
 use super::body::read_body;
 use super::error::ApiError;
+use super::front::{Echo, Front};
 use super::gateway::{authenticate, new_request_id, Gateway, Judged};
 use super::routing::{Route, SharedBackend};
 
@@ -30,9 +34,42 @@ pub async fn chat_completions(
     payload: web::Payload,
     gateway: web::Data<Gateway>,
 ) -> HttpResponse {
+    serve(Front::Chat, req, payload, gateway).await
+}
+
+pub async fn messages(
+    req: HttpRequest,
+    payload: web::Payload,
+    gateway: web::Data<Gateway>,
+) -> HttpResponse {
+    serve(Front::Messages, req, payload, gateway).await
+}
+
+pub async fn responses(
+    req: HttpRequest,
+    payload: web::Payload,
+    gateway: web::Data<Gateway>,
+) -> HttpResponse {
+    serve(Front::Responses, req, payload, gateway).await
+}
+
+pub async fn completions(
+    req: HttpRequest,
+    payload: web::Payload,
+    gateway: web::Data<Gateway>,
+) -> HttpResponse {
+    serve(Front::Completions, req, payload, gateway).await
+}
+
+async fn serve(
+    front: Front,
+    req: HttpRequest,
+    payload: web::Payload,
+    gateway: web::Data<Gateway>,
+) -> HttpResponse {
     let request_id = new_request_id();
     let started = Instant::now();
-    match handle(&req, payload, gateway.clone(), &request_id, started).await {
+    match handle(front, &req, payload, gateway.clone(), &request_id, started).await {
         Ok(response) => response,
         Err(failure) => {
             let status = failure.error.status_u16();
@@ -41,9 +78,12 @@ pub async fn chat_completions(
                 failure.backend.as_deref().unwrap_or("none"),
                 status,
             );
-            let mut response = failure.error.to_response();
+            let mut response = front.error_response(&failure.error);
             let headers = response.headers_mut();
             insert(headers, "x-sluice-request-id", &request_id);
+            if let Some(name) = front.request_id_header() {
+                insert(headers, name, &request_id);
+            }
             if let Some(action) = failure.action {
                 insert(headers, "x-sluice-action", action.as_str());
             }
@@ -70,14 +110,16 @@ impl From<ApiError> for Failure {
 }
 
 async fn handle(
+    front: Front,
     req: &HttpRequest,
     payload: web::Payload,
     gateway: web::Data<Gateway>,
     request_id: &str,
     started: Instant,
 ) -> Result<HttpResponse, Failure> {
-    let client = authenticate(&gateway.clients, header(req, "authorization"))?;
+    let client = authenticate(&gateway.clients, req)?;
     let body = read_body(req, payload, &gateway.limits).await?;
+    let (body, echo) = front.translate(body)?;
     let judged = gateway.judge(client, body).await?;
     let action = judged.decision.action;
     let route = gateway.router.route(action, &judged.request.model);
@@ -110,7 +152,7 @@ async fn handle(
             backend: None,
         });
     };
-    dispatch(&gateway, request_id, judged, route, started).await
+    dispatch(&gateway, front, echo, request_id, judged, route, started).await
 }
 
 /// 403 naming the rules and entity types that blocked the request, never the values.
@@ -146,6 +188,8 @@ fn blocked(judged: &Judged) -> ApiError {
 
 async fn dispatch(
     gateway: &web::Data<Gateway>,
+    front: Front,
+    echo: Echo,
     request_id: &str,
     judged: Judged,
     route: Route,
@@ -225,25 +269,39 @@ async fn dispatch(
     response.insert_header(("x-sluice-request-id", request_id.to_owned()));
     response.insert_header(("x-sluice-action", action.as_str()));
     response.insert_header(("x-sluice-backend", backend.name().to_owned()));
+    if let Some(name) = front.request_id_header() {
+        response.insert_header((name, request_id.to_owned()));
+    }
     let outcome = OutcomeTracker::new(gateway, request_id, &backend, started, streamed);
-    gateway
-        .metrics
-        .request(action.as_str(), backend.name(), 200);
     match reply {
         BackendReply::Complete(completion) => {
             let usage = completion.usage().cloned();
             let model = completion.response().model.clone();
-            outcome.record(
-                200,
-                usage.map(|u| (u.prompt_tokens, u.completion_tokens)),
-                Some(model),
-            );
-            Ok(response
-                .content_type("application/json")
-                .body(completion.to_bytes()))
+            let tokens = usage.map(|u| (u.prompt_tokens, u.completion_tokens));
+            let body = match echo.answer(&completion) {
+                Ok(body) => body,
+                Err(error) => {
+                    tracing::warn!(target: "sluice::gateway", request_id, backend = backend.name(),
+                        front = front.as_str(), "the answer cannot be given in the client's API");
+                    outcome.record(error.status_u16(), tokens, Some(model));
+                    return Err(Failure {
+                        error,
+                        action: Some(action),
+                        backend: Some(backend.name().to_owned()),
+                    });
+                }
+            };
+            gateway
+                .metrics
+                .request(action.as_str(), backend.name(), 200);
+            outcome.record(200, tokens, Some(model));
+            Ok(response.content_type("application/json").body(body))
         }
         BackendReply::Stream(stream) => {
-            let body = AuditedStream::new(stream, outcome);
+            gateway
+                .metrics
+                .request(action.as_str(), backend.name(), 200);
+            let body = AuditedStream::new(stream, outcome, echo.encoder());
             Ok(response
                 .content_type("text/event-stream")
                 .insert_header(("cache-control", "no-cache"))
@@ -405,19 +463,25 @@ impl OutcomeTracker {
 /// Status recorded when the client went away before the stream ended (nginx's convention).
 const CLIENT_CLOSED: u16 = 499;
 
-/// The response body of a streamed answer: forwards events as they come, and records the outcome
-/// when the stream ends, fails, or is dropped because the client disconnected (which also drops the
-/// backend stream and so stops generation).
+/// The response body of a streamed answer: forwards events as they come (translated by the
+/// front end's encoder, if it has one), and records the outcome when the stream ends, fails, or
+/// is dropped because the client disconnected (which also drops the backend stream and so stops
+/// generation).
 struct AuditedStream {
     inner: ChunkStream,
     usage: UsageProbe,
     model: Option<String>,
     outcome: Option<OutcomeTracker>,
     finished: Option<u16>,
+    encoder: Option<Box<dyn StreamEncoder>>,
 }
 
 impl AuditedStream {
-    fn new(inner: ChunkStream, outcome: OutcomeTracker) -> Self {
+    fn new(
+        inner: ChunkStream,
+        outcome: OutcomeTracker,
+        encoder: Option<Box<dyn StreamEncoder>>,
+    ) -> Self {
         let usage = inner.usage_probe();
         AuditedStream {
             inner,
@@ -425,6 +489,7 @@ impl AuditedStream {
             model: None,
             outcome: Some(outcome),
             finished: None,
+            encoder,
         }
     }
 
@@ -437,6 +502,29 @@ impl AuditedStream {
             outcome.record(status, tokens, self.model.take());
         }
     }
+
+    /// The bytes for one backend event: as received for chat clients, else the encoder's
+    /// events (none for keep-alives and events it has no use for).
+    fn translate(&mut self, event: &crate::backend::StreamEvent) -> Option<Bytes> {
+        let Some(encoder) = self.encoder.as_mut() else {
+            return Some(event.to_bytes());
+        };
+        let events = match event.item() {
+            StreamItem::Chunk(chunk) => encoder.chunk(chunk),
+            StreamItem::Done => {
+                self.finished = Some(200);
+                encoder.finish()
+            }
+            // An upstream's in-band error object: the answer is over, and the client hears so
+            // in its own API's shape.
+            StreamItem::Other { data: Some(_) } => {
+                self.finished = Some(502);
+                encoder.error(502, "the upstream failed mid-answer")
+            }
+            StreamItem::Other { data: None } => Vec::new(),
+        };
+        (!events.is_empty()).then(|| Bytes::from(events.concat()))
+    }
 }
 
 impl Stream for AuditedStream {
@@ -444,31 +532,51 @@ impl Stream for AuditedStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if let Some(status) = this.finished {
-            this.finish(status);
-            return Poll::Ready(None);
-        }
-        match this.inner.poll_next_unpin(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Ok(event))) => {
-                if this.model.is_none() {
-                    if let Some(chunk) = event.as_chunk() {
-                        this.model = Some(chunk.model.clone());
+        loop {
+            if let Some(status) = this.finished {
+                this.finish(status);
+                return Poll::Ready(None);
+            }
+            match this.inner.poll_next_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(event))) => {
+                    if this.model.is_none() {
+                        if let Some(chunk) = event.as_chunk() {
+                            this.model = Some(chunk.model.clone());
+                        }
+                    }
+                    if let Some(bytes) = this.translate(&event) {
+                        return Poll::Ready(Some(Ok(bytes)));
                     }
                 }
-                Poll::Ready(Some(Ok(event.to_bytes())))
-            }
-            Poll::Ready(Some(Err(e))) => {
-                // Headers are gone; tell the client in-band, in OpenAI's error shape, then end.
-                tracing::warn!(target: "sluice::gateway", error = %e, "stream failed mid-answer");
-                this.finished = Some(e.http_status());
-                let body = e.to_error_body();
-                let event = crate::openai::sse::encode_event(&body);
-                Poll::Ready(Some(Ok(event)))
-            }
-            Poll::Ready(None) => {
-                this.finish(200);
-                Poll::Ready(None)
+                Poll::Ready(Some(Err(e))) => {
+                    // Headers are gone; tell the client in-band, in its API's error shape, then
+                    // end.
+                    tracing::warn!(target: "sluice::gateway", error = %e, "stream failed mid-answer");
+                    let status = e.http_status();
+                    this.finished = Some(status);
+                    let bytes = match this.encoder.as_mut() {
+                        None => crate::openai::sse::encode_event(&e.to_error_body()),
+                        Some(encoder) => Bytes::from(
+                            encoder
+                                .error(status, &e.to_error_body().error.message)
+                                .concat(),
+                        ),
+                    };
+                    return Poll::Ready(Some(Ok(bytes)));
+                }
+                Poll::Ready(None) => {
+                    // A stream that ended without `[DONE]` still ends the client's answer.
+                    let tail = this
+                        .encoder
+                        .as_mut()
+                        .map(|encoder| encoder.finish().concat())
+                        .filter(|tail| !tail.is_empty());
+                    this.finished = Some(200);
+                    if let Some(tail) = tail {
+                        return Poll::Ready(Some(Ok(Bytes::from(tail))));
+                    }
+                }
             }
         }
     }
@@ -478,10 +586,6 @@ impl Drop for AuditedStream {
     fn drop(&mut self) {
         self.finish(CLIENT_CLOSED);
     }
-}
-
-fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 fn insert(headers: &mut actix_web::http::header::HeaderMap, name: &'static str, value: &str) {

@@ -36,7 +36,7 @@ impl ApiError {
         let mut e = ApiError::new(
             401,
             "authentication_error",
-            "missing or invalid API key: send `Authorization: Bearer <key>` with a key listed in sluice.toml",
+            "missing or invalid API key: send `Authorization: Bearer <key>` (or `x-api-key: <key>`) with a key listed in sluice.toml",
         );
         e.body = e.body.with_code("invalid_api_key");
         e

@@ -325,12 +325,12 @@ pub fn new_request_id() -> String {
     format!("req_{}", uuid::Uuid::new_v4().simple())
 }
 
-/// Authenticates a request by its `Authorization` header.
+/// Authenticates a request by the API key it presents (`super::auth::presented_key`).
 pub fn authenticate<'a>(
     clients: &'a ClientRegistry,
-    header: Option<&str>,
+    req: &actix_web::HttpRequest,
 ) -> Result<&'a Client, ApiError> {
-    clients
-        .authenticate(header)
+    super::auth::presented_key(req.headers())
+        .and_then(|key| clients.authenticate_key(key))
         .ok_or_else(ApiError::unauthorized)
 }

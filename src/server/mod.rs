@@ -7,6 +7,7 @@ pub mod body;
 pub mod chat;
 pub mod detection;
 pub mod error;
+pub mod front;
 pub mod gateway;
 pub mod limits;
 pub mod metrics;

@@ -1,11 +1,11 @@
-//! The HTTP surface: route table, the small endpoints (models, scan, health, readiness, metrics),
+//! The HTTP surface: route table (the generating routes are in `chat`), the small endpoints (models, scan, health, readiness, metrics),
 //! and OpenAI-shaped 404/405 answers for everything else.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::body::read_body;
-use super::chat::chat_completions;
+use super::chat::{chat_completions, completions, messages, responses};
 use super::error::ApiError;
 use super::gateway::{authenticate, Gateway};
 
@@ -13,6 +13,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/v1/chat/completions")
             .route(web::post().to(chat_completions))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/v1/messages")
+            .route(web::post().to(messages))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/v1/responses")
+            .route(web::post().to(responses))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/v1/completions")
+            .route(web::post().to(completions))
             .default_service(web::to(method_not_allowed)),
     )
     .service(
@@ -54,7 +69,7 @@ async fn not_found() -> HttpResponse {
     ApiError::new(
         404,
         "invalid_request_error",
-        "unknown route; sluice serves /v1/chat/completions, /v1/scan, /v1/models, /v1/models/{model}, /healthz, /readyz and /metrics",
+        "unknown route; sluice serves /v1/chat/completions, /v1/messages, /v1/responses, /v1/completions, /v1/scan, /v1/models, /v1/models/{model}, /healthz, /readyz and /metrics",
     )
     .with_code("unknown_route")
     .to_response()
@@ -75,7 +90,7 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
 }
 
 async fn models(req: HttpRequest, gateway: web::Data<Gateway>) -> Result<HttpResponse, ApiError> {
-    authenticate(&gateway.clients, header(&req))?;
+    authenticate(&gateway.clients, &req)?;
     let data: Vec<serde_json::Value> = gateway
         .router
         .model_names()
@@ -92,7 +107,7 @@ async fn model(
     name: web::Path<String>,
     gateway: web::Data<Gateway>,
 ) -> Result<HttpResponse, ApiError> {
-    authenticate(&gateway.clients, header(&req))?;
+    authenticate(&gateway.clients, &req)?;
     let name = name.into_inner();
     if !gateway.router.model_names().contains(&name) {
         return Err(ApiError::new(
@@ -124,7 +139,7 @@ async fn scan(
     payload: web::Payload,
     gateway: web::Data<Gateway>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = authenticate(&gateway.clients, header(&req))?;
+    let client = authenticate(&gateway.clients, &req)?;
     let body = read_body(&req, payload, &gateway.limits).await?;
     let text = serde_json::from_slice::<ScanText>(&body).ok();
     let text_input = text.is_some();
@@ -221,10 +236,4 @@ async fn metrics(gateway: web::Data<Gateway>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(gateway.metrics.render())
-}
-
-fn header(req: &HttpRequest) -> Option<&str> {
-    req.headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
 }
