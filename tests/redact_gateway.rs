@@ -407,3 +407,90 @@ async fn scan_shows_what_the_cloud_would_receive() {
     assert!(echo.received().is_empty(), "scan forwards nothing");
     echo.stop().await;
 }
+
+/// The scheduling conversation in Anthropic's Messages format: the system prompt, the values in
+/// a user turn, a tool use whose input holds values, and its result inside the next user turn.
+fn anthropic_conversation() -> Value {
+    let chat = conversation(true);
+    let args: Value = serde_json::from_str(
+        chat["messages"][2]["tool_calls"][0]["function"]["arguments"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    json!({
+        "model": "gpt-4o-mini", "max_tokens": 400, "stream": true,
+        "system": chat["messages"][0]["content"],
+        "messages": [
+            {"role": "user", "content": chat["messages"][1]["content"]},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "send_email", "input": args}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": chat["messages"][3]["content"]},
+                {"type": "text", "text": chat["messages"][4]["content"][0]["text"]}
+            ]}
+        ]
+    })
+}
+
+/// Text and tool uses (name, concatenated `partial_json`) of an Anthropic event stream, and
+/// whether it ended with `message_stop`.
+fn parse_anthropic_stream(body: &str) -> (String, Vec<(String, String)>, bool) {
+    let (mut text, mut calls, mut stopped) = (String::new(), Vec::new(), false);
+    for data in body.lines().filter_map(|l| l.strip_prefix("data: ")) {
+        let event: Value = serde_json::from_str(data).expect("every event is JSON");
+        match event["type"].as_str().unwrap() {
+            "content_block_start" if event["content_block"]["type"] == "tool_use" => calls.push((
+                event["content_block"]["name"].as_str().unwrap().to_owned(),
+                String::new(),
+            )),
+            "content_block_delta" => match event["delta"]["type"].as_str().unwrap() {
+                "text_delta" => text.push_str(event["delta"]["text"].as_str().unwrap()),
+                _ => calls
+                    .last_mut()
+                    .unwrap()
+                    .1
+                    .push_str(event["delta"]["partial_json"].as_str().unwrap()),
+            },
+            "message_stop" => stopped = true,
+            "error" => panic!("the stream failed: {event}"),
+            _ => {}
+        }
+    }
+    (text, calls, stopped)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anthropic_stream_is_restored_across_its_deltas() {
+    let fx = start_with(&["gdpr"], None).await;
+    let body = anthropic_conversation();
+    // What the echo answers is computed on the conversation as sluice hands it on, with the
+    // values in place: that is what the client must get back.
+    let (chat, _) = sluice::dialect::anthropic::to_chat(body.to_string().as_bytes()).unwrap();
+    let chat = serde_json::to_value(&chat).unwrap();
+    for cuts in [Cuts::Every(7), Cuts::Every(1), Cuts::At(40), Cuts::At(333)] {
+        fx.echo.set(EchoBehaviour {
+            cuts,
+            ..Default::default()
+        });
+        let r = client()
+            .post(format!("http://{}/v1/messages", fx.gw.addr))
+            .header("x-api-key", CLIENT_KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(header(&r, "x-sluice-action"), "redact");
+        assert_eq!(header(&r, "x-sluice-backend"), "cloud");
+        let (text, calls, stopped) = parse_anthropic_stream(&r.text().await.unwrap());
+        assert_eq!(text, echo_text(&chat), "{cuts:?}");
+        assert_eq!(calls, echo_calls(&chat), "{cuts:?}");
+        assert!(stopped, "{cuts:?}: the stream ends with message_stop");
+    }
+    let (echo, audit) = fx.stop().await;
+    for received in echo.received() {
+        assert_no_value("the cloud's request", &received);
+    }
+    assert_no_value("the audit log", &audit.all_records());
+    echo.stop().await;
+}
