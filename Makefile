@@ -8,6 +8,8 @@ SLUICE := $(TARGET_DIR)/release/sluice
 VENV := $(TARGET_DIR)/venv
 MODELS_VENV := $(TARGET_DIR)/venv-models
 OPENAI_VERSION := 3.54.0
+ANTHROPIC_VERSION := 2.17.0
+NODE_DIR := $(TARGET_DIR)/node
 export ORT_DYLIB_PATH ?= $(CURDIR)/models/onnxruntime/libonnxruntime.so.1.31.1
 
 .PHONY: run test models deps build bench bench-gateway lint fmt policy-test eval eval-gate eval-baseline eval-corpus eval-corpus-check
@@ -23,18 +25,28 @@ run: deps models build
 	fi; \
 	export SLUICE_API_KEY; exec $(SLUICE) serve --config sluice.toml
 
-test: deps models $(VENV)/.openai-$(OPENAI_VERSION)
+test: deps models $(VENV)/.sdks-$(OPENAI_VERSION)-$(ANTHROPIC_VERSION) $(NODE_DIR)/.installed
 	$(CARGO) build --release --all-targets
 	$(CARGO) test --release -- --test-threads=2
 	$(SLUICE) policy test policies/*.toml
-	$(VENV)/bin/python tests/openai_client.py $(SLUICE)
+	SLUICE_NODE_MODULES=$(NODE_DIR)/node_modules $(VENV)/bin/python tests/sdk_clients.py $(SLUICE)
 	$(MAKE) --no-print-directory eval-gate
 	@if [ -x $(VENV)/bin/python ] && [ -f $(VENV)/.eval-requirements ]; then $(MAKE) --no-print-directory eval-corpus-check; fi
 
-# The official openai client, pinned, in a venv next to the build (not the system Python).
-$(VENV)/.openai-$(OPENAI_VERSION):
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet openai==$(OPENAI_VERSION)
+# The official openai and anthropic clients, pinned, in a venv next to the build (not the system
+# Python). `python -m pip`: a venv copied with its target dir keeps a pip whose shebang names the
+# old venv.
+$(VENV)/.sdks-$(OPENAI_VERSION)-$(ANTHROPIC_VERSION):
+	[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet openai==$(OPENAI_VERSION) anthropic==$(ANTHROPIC_VERSION)
+	touch $@
+
+# The official Node SDKs, at the versions and integrity hashes of tests/node/package-lock.json,
+# in a node_modules next to the build; no install scripts run.
+$(NODE_DIR)/.installed: tests/node/package.json tests/node/package-lock.json
+	mkdir -p $(NODE_DIR)
+	cp tests/node/package.json tests/node/package-lock.json $(NODE_DIR)/
+	npm ci --prefix $(NODE_DIR) --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Detection accuracy on our labelled corpus (tests/eval, issue 12): the table on stdout, the full
@@ -80,6 +92,7 @@ deps:
 	command -v cmake >/dev/null 2>&1 || missing="$$missing cmake"; \
 	ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
 	command -v python3 >/dev/null 2>&1 || missing="$$missing python3 python3-pip"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "deps: installing$$missing"; \
