@@ -248,8 +248,116 @@ async fn tools_and_all_roles_are_accepted() {
             {"role":"tool","tool_call_id":"c1","content":"sunny, 21 C"}],
         "tools":[{"type":"function","function":{"name":"weather","description":"Current weather","parameters":{"type":"object"}}}]}"#;
     let response = complete(backend, parse_request(body.as_bytes()).unwrap()).await;
-    assert!(response.choices[0].message.tool_calls.is_none());
     assert!(response.usage.unwrap().completion_tokens > 0);
+    let none = body.replace("\"tools\"", "\"tool_choice\":\"none\",\"tools\"");
+    let response = complete(backend, parse_request(none.as_bytes()).unwrap()).await;
+    assert!(response.choices[0].message.tool_calls.is_none());
+}
+
+const WEATHER_TOOLS: &str = r#","tools":[
+    {"type":"function","function":{"name":"get_weather","description":"Current weather in a city",
+        "parameters":{"type":"object","properties":{"city":{"type":"string"},"unit":{"enum":["celsius","fahrenheit"]}},"required":["city","unit"]}}},
+    {"type":"function","function":{"name":"get_time","description":"Local time in a city",
+        "parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}]"#;
+
+/// The call of a complete answer: name and arguments as JSON.
+fn the_call(response: &ChatCompletionResponse) -> (String, serde_json::Value) {
+    let choice = &response.choices[0];
+    assert_eq!(
+        choice.finish_reason.as_deref(),
+        Some("tool_calls"),
+        "{choice:?}"
+    );
+    let calls = choice.message.tool_calls.as_ref().expect("a tool call");
+    assert_eq!(calls.len(), 1);
+    assert!(calls[0].id.starts_with("call_") && calls[0].kind == "function");
+    let arguments = serde_json::from_str(&calls[0].function.arguments).unwrap_or_else(|e| {
+        panic!(
+            "arguments are not JSON ({e}): {}",
+            calls[0].function.arguments
+        )
+    });
+    (calls[0].function.name.clone(), arguments)
+}
+
+#[tokio::test]
+async fn required_tool_choice_answers_a_call_that_matches_the_schema() {
+    let backend = shared();
+    let extra = format!(r#","max_tokens":60,"tool_choice":"required"{WEATHER_TOOLS}"#);
+    let (name, arguments) =
+        the_call(&complete(backend, request("What is the weather in Paris?", &extra)).await);
+    assert!(
+        ["get_weather", "get_time"].contains(&name.as_str()),
+        "{name}"
+    );
+    assert!(arguments["city"].is_string(), "{arguments}");
+    if name == "get_weather" {
+        assert!(
+            ["celsius", "fahrenheit"].contains(&arguments["unit"].as_str().unwrap()),
+            "{arguments}"
+        );
+    }
+    // A named function is the only one the model may call.
+    let named = format!(
+        r#","max_tokens":60,"tool_choice":{{"type":"function","function":{{"name":"get_time"}}}}{WEATHER_TOOLS}"#
+    );
+    let (name, arguments) =
+        the_call(&complete(backend, request("What is the weather in Paris?", &named)).await);
+    assert_eq!(name, "get_time");
+    assert_eq!(
+        arguments.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["city"]
+    );
+    // Streamed: one tool-call delta, then the finish reason.
+    let streamed =
+        format!(r#","max_tokens":60,"stream":true,"tool_choice":"required"{WEATHER_TOOLS}"#);
+    let mut stream = stream_of(
+        backend
+            .chat(request("What is the weather in Paris?", &streamed))
+            .await,
+    );
+    let (mut calls, mut finish) = (Vec::new(), None);
+    while let Some(event) = stream.next().await {
+        let event = event.expect("no stream error");
+        if let Some(chunk) = event.as_chunk() {
+            for choice in &chunk.choices {
+                calls.extend(choice.delta.tool_calls.clone().unwrap_or_default());
+                assert!(
+                    choice.delta.content.as_deref().unwrap_or("").is_empty(),
+                    "text in a call: {chunk:?}"
+                );
+                finish = finish.or(choice.finish_reason.clone());
+            }
+        }
+    }
+    assert_eq!(finish.as_deref(), Some("tool_calls"));
+    assert_eq!(calls.len(), 1);
+    let function = calls[0].function.as_ref().unwrap();
+    serde_json::from_str::<serde_json::Value>(function.arguments.as_deref().unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn what_the_local_model_cannot_honour_is_a_bad_request() {
+    let backend = shared();
+    for (extra, param) in [
+        (
+            r##","response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"object","properties":{"a":{"$ref":"#/nowhere"}}}}}"##.to_owned(),
+            "response_format.json_schema.schema",
+        ),
+        (
+            format!(r#","tool_choice":{{"type":"function","function":{{"name":"send_email"}}}}{WEATHER_TOOLS}"#),
+            "tool_choice",
+        ),
+        (
+            format!(r#","response_format":{{"type":"json_object"}}{WEATHER_TOOLS}"#),
+            "tool_choice",
+        ),
+    ] {
+        match backend.chat(request("hi", &extra)).await {
+            Err(BackendError::BadRequest { param: Some(p), .. }) => assert_eq!(p, param, "{extra}"),
+            other => panic!("{extra}: {other:?}"),
+        }
+    }
 }
 
 /// Waits (bounded) until `condition` holds.
@@ -415,6 +523,17 @@ async fn json_mode_answers_with_a_json_object() {
             .unwrap_or_else(|error| panic!("not JSON ({error}): {text}"));
         assert!(value.is_object(), "{text}");
     }
+    // The schema itself is enforced: required properties, their types and enums.
+    let strict = r#","max_tokens":100,"response_format":{"type":"json_schema","json_schema":{"name":"pet","schema":{"type":"object",
+        "properties":{"name":{"type":"string"},"age":{"type":"integer"},"kind":{"enum":["cat","dog"]}},"required":["name","age","kind"]}}}"#;
+    let text = content(&complete(backend, request("Describe a pet.", strict)).await);
+    let value: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    assert!(value["name"].is_string() && value["age"].is_i64(), "{text}");
+    assert!(
+        ["cat", "dog"].contains(&value["kind"].as_str().unwrap()),
+        "{text}"
+    );
     let free = content(
         &complete(
             backend,

@@ -365,6 +365,25 @@ def main() -> int:
                     assert second.content[0].text == MOCK_ANSWER
                     assert served_by_cloud(sent, 3)[2]["messages"][-1]["role"] == "tool"
 
+                def local_tool_calls(sent):
+                    tools = [{"name": "file_letter", "description": "File a letter for a patient",
+                              "input_schema": {"type": "object", "properties": {"patient": {"type": "string"},
+                                               "urgent": {"type": "boolean"}}, "required": ["patient", "urgent"]}}]
+                    message = claude.messages.create(model="gpt-4o-mini", max_tokens=100, tools=tools,
+                                                     tool_choice={"type": "any"},
+                                                     messages=[{"role": "user", "content": PHI_PROMPT}])
+                    use = next(b for b in message.content if b.type == "tool_use")
+                    assert message.stop_reason == "tool_use", message
+                    assert use.name == "file_letter" and isinstance(use.input["urgent"], bool), use
+                    completion = client.chat.completions.create(
+                        model="gpt-4o-mini", max_tokens=100, tool_choice="required",
+                        tools=[{"type": "function", "function": {"name": t["name"], "parameters": t["input_schema"]}} for t in tools],
+                        messages=[{"role": "user", "content": PHI_PROMPT}])
+                    call = completion.choices[0].message.tool_calls[0]
+                    assert completion.choices[0].finish_reason == "tool_calls"
+                    assert set(json.loads(call.function.arguments)) == {"patient", "urgent"}
+                    served_locally(sent)
+
                 def messages_errors(sent):
                     bad = anthropic.Anthropic(base_url=base, api_key="nope", max_retries=0)
                     try:
@@ -401,6 +420,7 @@ def main() -> int:
                 check("anthropic messages.stream: PHI streamed locally in pieces", messages_stream_local)
                 check("anthropic messages.stream: cleared text streamed from the cloud", messages_stream_cleared)
                 check("anthropic messages: tool_use and tool_result round-trip, plain and streamed", messages_tools)
+                check("local model: tool_choice any/required answers a call matching the schema", local_tool_calls)
                 check("anthropic messages: typed exceptions for a wrong key, a secret, extended thinking", messages_errors)
                 node_modules = os.environ.get("SLUICE_NODE_MODULES")
                 if node_modules:

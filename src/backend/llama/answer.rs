@@ -5,6 +5,11 @@
 //! chunk with an empty delta and the `finish_reason`, a usage chunk (empty `choices`) when the
 //! client asked for it, and `[DONE]` — the sequence OpenAI sends. Token counts are always
 //! reported to the [`UsageProbe`], asked for or not.
+//!
+//! When tools were offered, an answer that is a call (it starts with `{`; the grammar made it
+//! well-formed) becomes `tool_calls` with `finish_reason: "tool_calls"`. A stream holds back
+//! only leading whitespace until the first character shows which it is: text streams as it
+//! comes, a call is sent whole once complete, as one tool-call delta.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -14,10 +19,11 @@ use futures_util::Stream;
 use tokio::sync::mpsc;
 
 use super::generate::GenEvent;
+use super::tools::parse_call;
 use crate::backend::{BackendError, ChunkStream, Completion, StreamEvent, UsageProbe};
 use crate::openai::{
     ChatCompletionChunk, ChatCompletionResponse, ChatMessage, Choice, ChunkChoice, Delta, Extra,
-    Role, Usage,
+    FunctionCallDelta, Role, ToolCallDelta, Usage,
 };
 
 /// The envelope shared by every object of one answer.
@@ -26,14 +32,17 @@ pub struct AnswerEnvelope {
     pub id: String,
     pub created: i64,
     pub model: String,
+    /// Whether the answer may be a tool call.
+    pub tools: bool,
 }
 
 impl AnswerEnvelope {
-    pub fn new(model: &str) -> Self {
+    pub fn new(model: &str, tools: bool) -> Self {
         AnswerEnvelope {
             id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
             created: chrono::Utc::now().timestamp(),
             model: model.to_owned(),
+            tools,
         }
     }
 
@@ -78,6 +87,18 @@ pub async fn collect(
                 reason,
                 completion_tokens,
             }) => {
+                let call = envelope.tools.then(|| parse_call(&content)).flatten();
+                let (message, finish_reason) = match call {
+                    Some(call) => (
+                        ChatMessage {
+                            content: None,
+                            tool_calls: Some(vec![call]),
+                            ..ChatMessage::text(Role::Assistant, "")
+                        },
+                        TOOL_CALLS,
+                    ),
+                    None => (ChatMessage::text(Role::Assistant, content), reason.as_str()),
+                };
                 return Ok(Completion::new(ChatCompletionResponse {
                     id: envelope.id,
                     object: "chat.completion".to_owned(),
@@ -85,8 +106,8 @@ pub async fn collect(
                     model: envelope.model,
                     choices: vec![Choice {
                         index: 0,
-                        message: ChatMessage::text(Role::Assistant, content),
-                        finish_reason: Some(reason.as_str().to_owned()),
+                        message,
+                        finish_reason: Some(finish_reason.to_owned()),
                         logprobs: None,
                         extra: Extra::new(),
                     }],
@@ -101,6 +122,9 @@ pub async fn collect(
         }
     }
 }
+
+/// The finish reason of an answer that is a tool call.
+const TOOL_CALLS: &str = "tool_calls";
 
 fn worker_vanished() -> BackendError {
     BackendError::unavailable("the generation stopped unexpectedly")
@@ -123,6 +147,7 @@ pub fn stream(
         },
         None,
     )));
+    let held = envelope.tools.then(String::new);
     let local = LocalStream {
         events,
         envelope,
@@ -131,6 +156,7 @@ pub fn stream(
         usage: usage.clone(),
         pending,
         ended: false,
+        held,
     };
     ChunkStream::new(Box::pin(local), usage)
 }
@@ -143,27 +169,81 @@ struct LocalStream {
     usage: UsageProbe,
     pending: VecDeque<Result<StreamEvent, BackendError>>,
     ended: bool,
+    /// Text held back while it may still be a tool call (`None`: stream text as it comes).
+    held: Option<String>,
 }
 
 impl LocalStream {
-    fn absorb(&mut self, event: Option<GenEvent>) {
-        match event {
-            Some(GenEvent::Text(text)) => {
+    fn text(&mut self, text: String) {
+        let delta = Delta {
+            content: Some(text),
+            ..Delta::default()
+        };
+        self.pending.push_back(Ok(self.envelope.delta(delta, None)));
+    }
+
+    /// Holds `text` while the answer may be a tool call; releases it once it is plain text.
+    fn hold_or_send(&mut self, text: String) {
+        let Some(held) = &mut self.held else {
+            return self.text(text);
+        };
+        held.push_str(&text);
+        match held.trim_start().chars().next() {
+            None | Some('{') => {}
+            Some(_) => {
+                let released = std::mem::take(held);
+                self.held = None;
+                self.text(released);
+            }
+        }
+    }
+
+    /// The held answer, at its end: one tool-call delta if it is a call, else its text. The
+    /// finish reason to report.
+    fn release(&mut self, reason: &'static str) -> &'static str {
+        let Some(held) = self.held.take() else {
+            return reason;
+        };
+        match parse_call(&held) {
+            Some(call) => {
                 let delta = Delta {
-                    content: Some(text),
+                    tool_calls: Some(vec![ToolCallDelta {
+                        index: 0,
+                        id: Some(call.id),
+                        kind: Some(call.kind),
+                        function: Some(FunctionCallDelta {
+                            name: Some(call.function.name),
+                            arguments: Some(call.function.arguments),
+                            extra: Extra::new(),
+                        }),
+                        extra: Extra::new(),
+                    }]),
                     ..Delta::default()
                 };
                 self.pending.push_back(Ok(self.envelope.delta(delta, None)));
+                TOOL_CALLS
             }
+            None => {
+                if !held.is_empty() {
+                    self.text(held);
+                }
+                reason
+            }
+        }
+    }
+
+    fn absorb(&mut self, event: Option<GenEvent>) {
+        match event {
+            Some(GenEvent::Text(text)) => self.hold_or_send(text),
             Some(GenEvent::Finished {
                 reason,
                 completion_tokens,
             }) => {
                 let usage = Usage::new(self.prompt_tokens as u64, completion_tokens as u64);
                 self.usage.set(usage.clone());
-                self.pending.push_back(Ok(self
-                    .envelope
-                    .delta(Delta::default(), Some(reason.as_str()))));
+                let reason = self.release(reason.as_str());
+                self.pending
+                    .push_back(Ok(self.envelope.delta(Delta::default(), Some(reason))));
                 if self.include_usage {
                     self.pending
                         .push_back(Ok(self.envelope.chunk(Vec::new(), Some(usage))));

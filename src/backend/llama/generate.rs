@@ -15,7 +15,6 @@ use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 use tokio::sync::mpsc;
 
-use super::json::JSON_OBJECT_GRAMMAR;
 use super::text::{StopFilter, Utf8Assembler};
 use crate::backend::BackendError;
 
@@ -30,8 +29,9 @@ pub struct GenParams {
     pub top_k: u32,
     pub seed: u32,
     pub stops: Vec<String>,
-    /// Constrain the answer to a JSON object.
-    pub json: bool,
+    /// A GBNF grammar (rule `root`) the answer must follow: JSON mode, a JSON schema or a tool
+    /// call.
+    pub grammar: Option<String>,
 }
 
 /// Why generation ended normally.
@@ -177,7 +177,7 @@ pub fn generate(
 /// Chooses each next token.
 ///
 /// The chain is the one llama-server uses for these settings (top-k, top-p, temperature, a
-/// seeded draw; greedy at temperature 0). The JSON grammar is checked on the chain's pick and
+/// seeded draw; greedy at temperature 0). The grammar is checked on the chain's pick and
 /// applied to the whole vocabulary only when the pick breaks it, as llama-server does: running
 /// the grammar over every candidate costs more than the model step itself.
 struct TokenPicker {
@@ -187,16 +187,14 @@ struct TokenPicker {
 
 impl TokenPicker {
     fn new(model: &LlamaModel, params: &GenParams) -> Result<Self, Interrupted> {
-        let grammar = if params.json {
-            let grammar =
-                LlamaSampler::grammar(model, JSON_OBJECT_GRAMMAR, "root").map_err(|_| {
-                    Interrupted::Failed(BackendError::unavailable(
-                        "the JSON grammar failed to load",
-                    ))
-                })?;
-            Some(grammar)
-        } else {
-            None
+        let grammar = match &params.grammar {
+            Some(grammar) => Some(LlamaSampler::grammar(model, grammar, "root").map_err(|_| {
+                Interrupted::Failed(BackendError::BadRequest {
+                    message: "llama.cpp could not load the grammar for this response_format or these tools".to_owned(),
+                    param: None,
+                })
+            })?),
+            None => None,
         };
         let chain = if params.temperature <= 0.0 {
             LlamaSampler::greedy()

@@ -1,10 +1,11 @@
 //! `response_format` on the local model: JSON answers enforced by a grammar.
 //!
 //! Clients that ask for `json_object` or `json_schema` parse the answer, so a small model's
-//! free text would break them. A GBNF grammar restricts sampling to syntactically valid JSON (an
-//! object at the top, as OpenAI's JSON mode promises); generation can only end once the object is
-//! closed. A `json_schema` is shown to the model in the system prompt, but only JSON syntax is
-//! enforced, not the schema itself.
+//! free text would break them. A GBNF grammar restricts sampling to valid JSON (an object at the
+//! top, as OpenAI's JSON mode promises); generation can only end once the object is closed. A
+//! `json_schema` is turned into a grammar of its own by llama.cpp's converter, so the answer
+//! matches the schema (property names, types, required properties, enums); a schema the
+//! converter cannot express is refused with a 400 rather than loosened in silence.
 
 use serde_json::Value;
 
@@ -31,6 +32,28 @@ pub enum OutputFormat {
     Json {
         schema: Option<Value>,
     },
+}
+
+impl OutputFormat {
+    /// The grammar that enforces this format, if any.
+    pub fn grammar(&self) -> Result<Option<String>, BackendError> {
+        match self {
+            OutputFormat::Text => Ok(None),
+            OutputFormat::Json { schema: None } => Ok(Some(JSON_OBJECT_GRAMMAR.to_owned())),
+            OutputFormat::Json {
+                schema: Some(schema),
+            } => schema_grammar(schema, "response_format.json_schema.schema").map(Some),
+        }
+    }
+}
+
+/// The GBNF grammar of a JSON schema (rule `root`). `param` names the schema in the error.
+pub fn schema_grammar(schema: &Value, param: &str) -> Result<String, BackendError> {
+    llama_cpp_2::json_schema_to_grammar(&schema.to_string()).map_err(|_| BackendError::BadRequest {
+        message: "the local model cannot enforce this JSON schema (llama.cpp's grammar converter                   rejects it: unresolvable $ref or an unsupported construct)"
+            .to_owned(),
+        param: Some(param.to_owned()),
+    })
 }
 
 /// Reads `response_format`.
@@ -85,6 +108,35 @@ mod tests {
             OutputFormat::Json {
                 schema: Some(serde_json::json!({"type":"object"}))
             }
+        );
+    }
+
+    #[test]
+    fn a_schema_becomes_its_own_grammar_and_an_unusable_one_is_refused() {
+        let format = format_of(
+            r#"{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"object","properties":{"city":{"enum":["Paris","Oslo"]}},"required":["city"]}}}"#,
+        )
+        .unwrap();
+        let grammar = format.grammar().unwrap().unwrap();
+        assert!(
+            grammar.contains("\"Paris\"") && grammar.contains("root ::="),
+            "{grammar}"
+        );
+        let broken = format_of(
+            r##"{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"object","properties":{"a":{"$ref":"#/nowhere"}}}}}"##,
+        )
+        .unwrap();
+        assert!(matches!(
+            broken.grammar(),
+            Err(BackendError::BadRequest { param: Some(p), .. }) if p == "response_format.json_schema.schema"
+        ));
+        assert_eq!(
+            format_of(r#"{"type":"json_object"}"#)
+                .unwrap()
+                .grammar()
+                .unwrap()
+                .as_deref(),
+            Some(JSON_OBJECT_GRAMMAR)
         );
     }
 

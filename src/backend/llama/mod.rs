@@ -13,6 +13,7 @@ mod prompt;
 mod runtime;
 mod slots;
 mod text;
+mod tools;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,7 @@ use self::generate::{GenEvent, GenParams};
 use self::json::OutputFormat;
 use self::runtime::{llama_runtime, model_setup_lock};
 use self::slots::{Job, SlotPool, SlotSettings};
+use self::tools::{ToolMode, ToolPlan};
 use super::{Backend, BackendError, BackendInitError, BackendLoad, BackendReply, LlamaConfig};
 use crate::openai::ChatCompletionRequest;
 
@@ -159,8 +161,21 @@ impl EmbeddedLlama {
 
     async fn serve(&self, request: ChatCompletionRequest) -> Result<BackendReply, BackendError> {
         let format = json::output_format(&request)?;
+        let tools = ToolPlan::of(&request)?;
         let mut params = self.params(&request)?;
-        params.json = matches!(format, OutputFormat::Json { .. });
+        params.grammar = match (&tools.mode, &format) {
+            (ToolMode::Off, format) => format.grammar()?,
+            (ToolMode::Required, _) => tools.grammar.clone(),
+            (ToolMode::Auto, OutputFormat::Text) => tools.grammar.clone(),
+            (ToolMode::Auto, OutputFormat::Json { .. }) => {
+                return Err(BackendError::BadRequest {
+                    message: "the local model cannot offer tools (tool_choice auto) and a JSON \
+                              response_format at once; set tool_choice to required or none"
+                        .to_owned(),
+                    param: Some("tool_choice".to_owned()),
+                })
+            }
+        };
         let context = self.slots.context_size();
         // Rendering and tokenizing a 10 MB conversation takes a core for minutes and a copy of
         // it; the size of its texts alone tells it cannot fit.
@@ -184,7 +199,7 @@ impl EmbeddedLlama {
                 param: Some("messages".to_owned()),
             });
         }
-        let turns = prompt::render_turns(&request, &format)?;
+        let turns = prompt::render_turns(&request, &format, &tools)?;
         let model = Arc::clone(&self.model);
         let template = self.template.clone();
         let prompt =
@@ -223,7 +238,7 @@ impl EmbeddedLlama {
         };
         // The answer names the model the client asked for, as a cloud backend's would; which
         // backend served it is the gateway's `x-sluice-backend` header (issue 14).
-        let envelope = AnswerEnvelope::new(&request.model);
+        let envelope = AnswerEnvelope::new(&request.model, tools.mode != ToolMode::Off);
         if request.is_stream() {
             Ok(BackendReply::Stream(answer::stream(
                 receiver,
@@ -279,7 +294,7 @@ impl EmbeddedLlama {
             top_k: self.config.top_k,
             seed,
             stops,
-            json: false,
+            grammar: None,
         })
     }
 }

@@ -3,9 +3,8 @@
 //! The model's own chat template (ChatML for SmolLM2) lays out the turns; it only knows plain
 //! text turns, so everything else is rendered into text first:
 //! * `developer` messages become `system` messages (the role newer OpenAI models use for them);
-//! * tool definitions become a paragraph of the system prompt. A small local model cannot call
-//!   tools reliably, so the paragraph tells it the tools exist and to answer in plain text, and
-//!   answers never contain `tool_calls`;
+//! * tool definitions become a paragraph of the system prompt that says how to call them (the
+//!   grammar of `tools` makes the call well-formed);
 //! * earlier assistant tool calls are written out as text, and tool results are `tool` turns;
 //! * a requested JSON format (and its schema) is stated in the system prompt;
 //! * image, audio and file parts are refused: the local model cannot read them, and silently
@@ -17,6 +16,7 @@ use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::token::LlamaToken;
 
 use super::json::OutputFormat;
+use super::tools::ToolPlan;
 use crate::backend::BackendError;
 use crate::openai::{ChatCompletionRequest, MessageContent, Role};
 
@@ -31,6 +31,7 @@ pub struct Turn {
 pub fn render_turns(
     request: &ChatCompletionRequest,
     format: &OutputFormat,
+    tools: &ToolPlan,
 ) -> Result<Vec<Turn>, BackendError> {
     let mut turns = Vec::with_capacity(request.messages.len() + 1);
     for (index, message) in request.messages.iter().enumerate() {
@@ -72,7 +73,7 @@ pub fn render_turns(
         }
         turns.push(Turn { role, content });
     }
-    let paragraphs = [tools_paragraph(request), format_paragraph(format)];
+    let paragraphs = [tools.paragraph(), format_paragraph(format)];
     for paragraph in paragraphs.into_iter().flatten() {
         match turns.iter_mut().find(|turn| turn.role == "system") {
             Some(system) => {
@@ -103,34 +104,6 @@ fn format_paragraph(format: &OutputFormat) -> Option<String> {
     }
 }
 
-fn tools_paragraph(request: &ChatCompletionRequest) -> Option<String> {
-    let tools = request.tools.as_ref().filter(|tools| !tools.is_empty())?;
-    if request
-        .tool_choice
-        .as_ref()
-        .and_then(|choice| choice.as_str())
-        == Some("none")
-    {
-        return None;
-    }
-    let mut text = String::from(
-        "The user's application offers these tools. You cannot call them; answer in plain text.",
-    );
-    for function in tools.iter().filter_map(|tool| tool.function.as_ref()) {
-        text.push_str("\n- ");
-        text.push_str(&function.name);
-        if let Some(description) = &function.description {
-            text.push_str(": ");
-            text.push_str(description);
-        }
-        if let Some(parameters) = &function.parameters {
-            text.push_str(" Parameters: ");
-            text.push_str(&parameters.to_string());
-        }
-    }
-    Some(text)
-}
-
 /// Applies the chat template and tokenizes the prompt (special tokens parsed).
 pub fn tokenize(
     model: &LlamaModel,
@@ -156,10 +129,8 @@ mod tests {
     use crate::openai::parse_request;
 
     fn turns(body: &str) -> Result<Vec<Turn>, BackendError> {
-        render_turns(
-            &parse_request(body.as_bytes()).unwrap(),
-            &OutputFormat::Text,
-        )
+        let request = parse_request(body.as_bytes()).unwrap();
+        render_turns(&request, &OutputFormat::Text, &ToolPlan::of(&request)?)
     }
 
     #[test]
