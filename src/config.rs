@@ -267,10 +267,7 @@ impl Config {
 
 /// Whether a backend may receive sensitive text: the embedded model always, HTTP ones when marked.
 pub fn is_on_premise(backend: &BackendConfig) -> bool {
-    match backend {
-        BackendConfig::Llama(_) => true,
-        BackendConfig::Openai(http) => http.on_premise,
-    }
+    backend.http().is_none_or(|http| http.on_premise)
 }
 
 /// 1-based line and column (in characters) of byte offset `at`.

@@ -14,6 +14,11 @@
 //! base_url_env = "OPENAI_BASE_URL"   # wins over base_url when set
 //! api_key_env = "OPENAI_API_KEY"
 //! on_premise = false
+//!
+//! [backends.claude]
+//! kind = "anthropic"                 # the native Messages API
+//! api_key_env = "ANTHROPIC_API_KEY"
+//! model_map = { "claude" = "claude-sonnet-4-5" }
 //! ```
 //!
 //! Secrets are never in the file: only the names of the environment variables holding them.
@@ -24,6 +29,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use super::http::Wire;
 use super::{Backend, BackendInitError, EmbeddedLlama, HttpBackend};
 
 /// One `[backends.<name>]` table.
@@ -34,6 +40,19 @@ pub enum BackendConfig {
     Llama(LlamaConfig),
     /// Any OpenAI-compatible HTTP API (OpenAI, a cloud proxy, vLLM, llama-server, Ollama).
     Openai(HttpConfig),
+    /// Anthropic's native Messages API (`base_url` defaults to `https://api.anthropic.com/v1`;
+    /// the key in `api_key_env` is sent as `x-api-key`).
+    Anthropic(HttpConfig),
+}
+
+impl BackendConfig {
+    /// The HTTP settings of an HTTP upstream (either wire), `None` for the embedded model.
+    pub fn http(&self) -> Option<&HttpConfig> {
+        match self {
+            BackendConfig::Llama(_) => None,
+            BackendConfig::Openai(http) | BackendConfig::Anthropic(http) => Some(http),
+        }
+    }
 }
 
 /// `kind = "llama"`.
@@ -180,6 +199,9 @@ impl Default for HttpConfig {
     }
 }
 
+/// Where `kind = "anthropic"` goes when no `base_url` is set.
+pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com/v1";
+
 fn default_base_url() -> String {
     "https://api.openai.com/v1".to_owned()
 }
@@ -205,6 +227,13 @@ pub fn build_backend(
     Ok(match config {
         BackendConfig::Llama(config) => Arc::new(EmbeddedLlama::load(name, config)?),
         BackendConfig::Openai(config) => Arc::new(HttpBackend::new(name, config)?),
+        BackendConfig::Anthropic(config) => {
+            let mut config = config.clone();
+            if config.base_url == default_base_url() {
+                config.base_url = ANTHROPIC_BASE_URL.to_owned();
+            }
+            Arc::new(HttpBackend::with_wire(name, &config, Wire::Anthropic)?)
+        }
     })
 }
 

@@ -1,8 +1,10 @@
-//! OpenAI-compatible HTTP upstreams: OpenAI itself, cloud proxies, and on-premise servers
-//! (llama-server, vLLM, Ollama).
+//! HTTP upstreams: OpenAI-compatible ones (OpenAI itself, cloud proxies, and on-premise servers:
+//! llama-server, vLLM, Ollama), and Anthropic's native Messages API.
 //!
-//! The request is forwarded as the client sent it (unknown fields included), with only the model
-//! renamed if configured. Streams are relayed event by event as bytes arrive, never buffered
+//! An OpenAI-compatible upstream gets the request as the client sent it (unknown fields
+//! included), with only the model renamed if configured. Anthropic gets the same request
+//! translated by `super::anthropic` (which adds nothing that was not scanned), and its answers
+//! come back as chat completions, so restoration, auditing and every front end work unchanged. Streams are relayed event by event as bytes arrive, never buffered
 //! whole. A failed attempt is retried only while nothing of the answer exists yet (connection
 //! refused, 502/503/504): once `chat` has returned, a stream is never restarted, because the
 //! client may already hold part of an answer. The API key lives in a header value marked
@@ -21,12 +23,15 @@ use futures_util::{Stream, StreamExt};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Url;
 
+use super::anthropic::{
+    error_from_status_body, from_messages_response, to_messages_request, EventsToChunks,
+};
 use super::{
     Backend, BackendError, BackendInitError, BackendReply, ChunkStream, Completion, HttpConfig,
     StreamEvent, UsageProbe,
 };
-use crate::openai::sse::SseParser;
-use crate::openai::ChatCompletionRequest;
+use crate::openai::sse::{SseEvent, SseParser};
+use crate::openai::{ChatCompletionRequest, ErrorBody};
 
 /// The largest non-streaming answer accepted.
 const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
@@ -35,10 +40,23 @@ const MAX_ERROR_BYTES: usize = 64 * 1024;
 /// The largest single SSE event accepted.
 const MAX_EVENT_BYTES: usize = 8 * 1024 * 1024;
 
-/// An OpenAI-compatible upstream.
+/// The API an upstream speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// `POST {base}/chat/completions`, `Authorization: Bearer`.
+    OpenAi,
+    /// `POST {base}/messages`, `x-api-key` and `anthropic-version`.
+    Anthropic,
+}
+
+/// The Messages API version sluice's translation follows.
+const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// An HTTP upstream.
 pub struct HttpBackend {
     name: String,
     on_premise: bool,
+    wire: Wire,
     endpoint: Url,
     authorization: Option<HeaderValue>,
     client: reqwest::Client,
@@ -59,8 +77,18 @@ impl std::fmt::Debug for HttpBackend {
 }
 
 impl HttpBackend {
-    /// Builds the client; reads the base URL and API key from the environment as configured.
+    /// Builds the client of an OpenAI-compatible upstream; reads the base URL and API key from
+    /// the environment as configured.
     pub fn new(name: &str, config: &HttpConfig) -> Result<Self, BackendInitError> {
+        Self::with_wire(name, config, Wire::OpenAi)
+    }
+
+    /// Builds the client of an upstream speaking `wire`.
+    pub fn with_wire(
+        name: &str,
+        config: &HttpConfig,
+        wire: Wire,
+    ) -> Result<Self, BackendInitError> {
         let invalid = |reason: String| BackendInitError::Invalid {
             backend: name.to_owned(),
             reason,
@@ -88,11 +116,12 @@ impl HttpBackend {
                 "put credentials in api_key_env, not in the base URL".to_owned(),
             ));
         }
-        let endpoint = Url::parse(&format!(
-            "{}/chat/completions",
-            base.as_str().trim_end_matches('/')
-        ))
-        .map_err(|error| invalid(format!("base URL is not a URL: {error}")))?;
+        let path = match wire {
+            Wire::OpenAi => "chat/completions",
+            Wire::Anthropic => "messages",
+        };
+        let endpoint = Url::parse(&format!("{}/{path}", base.as_str().trim_end_matches('/')))
+            .map_err(|error| invalid(format!("base URL is not a URL: {error}")))?;
 
         let authorization = match &config.api_key_env {
             None => None,
@@ -104,10 +133,13 @@ impl HttpBackend {
                         backend: name.to_owned(),
                         env: env.clone(),
                     })?;
-                let mut value =
-                    HeaderValue::from_str(&format!("Bearer {}", key.trim())).map_err(|_| {
-                        invalid(format!("{env} holds characters a header cannot carry"))
-                    })?;
+                let value = match wire {
+                    Wire::OpenAi => format!("Bearer {}", key.trim()),
+                    Wire::Anthropic => key.trim().to_owned(),
+                };
+                let mut value = HeaderValue::from_str(&value).map_err(|_| {
+                    invalid(format!("{env} holds characters a header cannot carry"))
+                })?;
                 value.set_sensitive(true);
                 Some(value)
             }
@@ -135,6 +167,7 @@ impl HttpBackend {
         Ok(HttpBackend {
             name: name.to_owned(),
             on_premise: config.on_premise,
+            wire,
             endpoint,
             authorization,
             client,
@@ -153,14 +186,30 @@ impl HttpBackend {
         &self,
         mut request: ChatCompletionRequest,
     ) -> Result<BackendReply, BackendError> {
+        let client_model = request.model.clone();
         if let Some(target) = self.model_map.get(&request.model) {
             request.model = target.clone();
         }
         let streaming = request.is_stream();
-        let body = Bytes::from(serde_json::to_vec(&request).map_err(|_| {
+        let body = match self.wire {
+            Wire::OpenAi => serde_json::to_vec(&request),
+            Wire::Anthropic => {
+                let translated = to_messages_request(&request, &request.model).map_err(|e| {
+                    BackendError::BadRequest {
+                        message: format!(
+                            "the {} backend cannot serve this request: {e}",
+                            self.name
+                        ),
+                        param: None,
+                    }
+                })?;
+                serde_json::to_vec(&translated)
+            }
+        }
+        .map_err(|_| {
             BackendError::bad_request("the request cannot be serialized for the upstream")
-        })?);
-        let response = self.send(body, streaming).await?;
+        })?;
+        let response = self.send(Bytes::from(body), streaming).await?;
         let status = response.status();
         if !status.is_success() {
             let body = read_body(response, MAX_ERROR_BYTES)
@@ -168,27 +217,56 @@ impl HttpBackend {
                 .unwrap_or_default();
             return Err(BackendError::Upstream {
                 status: status.as_u16(),
-                body,
+                body: self.error_body(status.as_u16(), body),
             });
         }
         if streaming {
+            let decoder = match self.wire {
+                Wire::OpenAi => Decoder::Chat,
+                Wire::Anthropic => Decoder::Messages {
+                    events: Box::new(EventsToChunks::new(&client_model)),
+                    include_usage: request.wants_stream_usage(),
+                },
+            };
+            let usage = UsageProbe::default();
             let events = UpstreamEvents {
                 body: response.bytes_stream().boxed(),
                 parser: SseParser::new(MAX_EVENT_BYTES),
                 pending: VecDeque::new(),
                 ended: false,
+                decoder,
+                usage: usage.clone(),
             };
             return Ok(BackendReply::Stream(ChunkStream::new(
                 Box::pin(events),
-                UsageProbe::default(),
+                usage,
             )));
         }
         let raw = read_body(response, MAX_ANSWER_BYTES).await?;
-        Completion::from_upstream(raw)
+        let completion = match self.wire {
+            Wire::OpenAi => Completion::from_upstream(raw).ok(),
+            Wire::Anthropic => from_messages_response(&raw, &client_model)
+                .ok()
+                .map(Completion::new),
+        };
+        completion
             .map(|completion| BackendReply::Complete(Box::new(completion)))
-            .map_err(|_| BackendError::Protocol {
+            .ok_or_else(|| BackendError::Protocol {
                 detail: "the answer is not a chat completion".to_owned(),
             })
+    }
+
+    /// An upstream's error body as sluice relays it: OpenAI's shape, so every front end can
+    /// read it (Anthropic's errors are translated; their text is the cloud's own).
+    fn error_body(&self, status: u16, body: Bytes) -> Bytes {
+        match self.wire {
+            Wire::OpenAi => body,
+            Wire::Anthropic => {
+                let error = error_from_status_body(status, &body);
+                let kind = error.upstream_type.as_deref().unwrap_or("api_error");
+                Bytes::from(ErrorBody::new(error.message, kind).to_json())
+            }
+        }
     }
 
     /// Posts the body, retrying while no answer has started.
@@ -208,8 +286,15 @@ impl HttpBackend {
                     },
                 )
                 .body(body.clone());
-            if let Some(authorization) = &self.authorization {
-                post = post.header(AUTHORIZATION, authorization.clone());
+            match (self.wire, &self.authorization) {
+                (Wire::OpenAi, Some(key)) => post = post.header(AUTHORIZATION, key.clone()),
+                (Wire::Anthropic, key) => {
+                    post = post.header("anthropic-version", ANTHROPIC_VERSION);
+                    if let Some(key) = key {
+                        post = post.header("x-api-key", key.clone());
+                    }
+                }
+                (Wire::OpenAi, None) => {}
             }
             let result = post.send().await;
             let retryable = match &result {
@@ -273,12 +358,79 @@ async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Byte
     Ok(Bytes::from(body))
 }
 
+/// How an upstream's SSE events become chat events.
+enum Decoder {
+    /// OpenAI-compatible: classified, with their bytes kept for pass-through.
+    Chat,
+    /// Anthropic's events, translated into chunks. Its usage chunk reaches the client only when
+    /// asked for; the token counts always reach the usage probe.
+    Messages {
+        events: Box<EventsToChunks>,
+        include_usage: bool,
+    },
+}
+
 /// An upstream SSE body as parsed events, each yielded as soon as its last byte arrives.
 struct UpstreamEvents {
     body: BoxStream<'static, reqwest::Result<Bytes>>,
     parser: SseParser,
-    pending: VecDeque<StreamEvent>,
+    pending: VecDeque<Result<StreamEvent, BackendError>>,
     ended: bool,
+    decoder: Decoder,
+    usage: UsageProbe,
+}
+
+impl UpstreamEvents {
+    fn absorb(&mut self, events: impl IntoIterator<Item = SseEvent>) {
+        for event in events {
+            match &mut self.decoder {
+                Decoder::Chat => self.pending.push_back(Ok(StreamEvent::from_sse(event))),
+                Decoder::Messages {
+                    events: translator,
+                    include_usage,
+                } => {
+                    let Some(data) = event.data.as_deref() else {
+                        continue;
+                    };
+                    match translator.event(event.event.as_deref(), data) {
+                        Ok(chunks) => {
+                            for chunk in chunks {
+                                if let (Some(usage), true) =
+                                    (&chunk.usage, chunk.choices.is_empty())
+                                {
+                                    self.usage.set(usage.clone());
+                                    if !*include_usage {
+                                        continue;
+                                    }
+                                }
+                                self.pending.push_back(Ok(StreamEvent::chunk(chunk)));
+                            }
+                            if translator.is_finished() {
+                                self.pending.push_back(Ok(StreamEvent::done()));
+                                self.ended = true;
+                            }
+                        }
+                        Err(error) => {
+                            self.pending.push_back(Err(BackendError::Upstream {
+                                status: error.status,
+                                body: Bytes::from(
+                                    ErrorBody::new(
+                                        error.message.clone(),
+                                        error.upstream_type.as_deref().unwrap_or("api_error"),
+                                    )
+                                    .to_json(),
+                                ),
+                            }));
+                            self.ended = true;
+                        }
+                    }
+                }
+            }
+            if self.ended {
+                return;
+            }
+        }
+    }
 }
 
 impl Stream for UpstreamEvents {
@@ -288,7 +440,7 @@ impl Stream for UpstreamEvents {
         let this = self.get_mut();
         loop {
             if let Some(event) = this.pending.pop_front() {
-                return Poll::Ready(Some(Ok(event)));
+                return Poll::Ready(Some(event));
             }
             if this.ended {
                 return Poll::Ready(None);
@@ -296,9 +448,7 @@ impl Stream for UpstreamEvents {
             match this.body.poll_next_unpin(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(bytes))) => match this.parser.feed(&bytes) {
-                    Ok(events) => this
-                        .pending
-                        .extend(events.into_iter().map(StreamEvent::from_sse)),
+                    Ok(events) => this.absorb(events),
                     Err(error) => {
                         this.ended = true;
                         return Poll::Ready(Some(Err(BackendError::Protocol {
@@ -316,9 +466,16 @@ impl Stream for UpstreamEvents {
                     return Poll::Ready(Some(Err(error)));
                 }
                 Poll::Ready(None) => {
+                    let rest: Vec<SseEvent> = this.parser.finish().into_iter().collect();
+                    this.absorb(rest);
+                    if !this.ended && matches!(this.decoder, Decoder::Messages { .. }) {
+                        // Anthropic ends every answer with message_stop; without it the answer
+                        // was cut off, and the client must not take it for a whole one.
+                        this.pending.push_back(Err(BackendError::unavailable(
+                            "the upstream stream ended before message_stop",
+                        )));
+                    }
                     this.ended = true;
-                    this.pending
-                        .extend(this.parser.finish().map(StreamEvent::from_sse));
                 }
             }
         }

@@ -8,6 +8,7 @@
 //! Cancellation is by drop: dropping the future returned by `chat`, or the [`ChunkStream`], stops
 //! the work (a local generation stops within one token and frees its slot).
 
+pub mod anthropic;
 pub mod config;
 pub mod error;
 pub mod http;

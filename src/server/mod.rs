@@ -212,10 +212,8 @@ fn build_router(config: &Config) -> anyhow::Result<Router> {
             .backends
             .get(name)
             .with_context(|| format!("no [backends.{name}]"))?;
-        let backend = match cfg {
-            crate::backend::BackendConfig::Openai(http)
-                if !http.on_premise && missing_key(http.api_key_env.as_deref()) =>
-            {
+        let backend = match cfg.http() {
+            Some(http) if !http.on_premise && missing_key(http.api_key_env.as_deref()) => {
                 tracing::warn!(target: "sluice::server", backend = name,
                     "no API key in ${}: cloud backend disabled, cleared traffic will be served locally",
                     http.api_key_env.as_deref().unwrap_or("?"));

@@ -27,7 +27,7 @@ impl ModelNames {
                 BackendConfig::Llama(llama) => {
                     known.insert(llama.served_model_name());
                 }
-                BackendConfig::Openai(http) => {
+                BackendConfig::Openai(http) | BackendConfig::Anthropic(http) => {
                     for (requested, upstream) in &http.model_map {
                         known.insert(requested.clone());
                         known.insert(upstream.clone());
