@@ -371,3 +371,119 @@ async fn front_end_errors_come_in_each_apis_shape_without_values() {
     assert!(upstream.received().is_empty());
     upstream.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embeddings_batches_are_decided_whole_and_phi_is_embedded_locally() {
+    let upstream = MockUpstream::start().await;
+    let audit = AuditDirs::new();
+    let gw = start(&Setup::with_cloud(&upstream, &audit)).await;
+    let cleared = [
+        "Unit tests catch regressions early.",
+        "The quarterly roadmap review is on Friday.",
+    ];
+
+    let r = post_bearer(
+        gw.addr,
+        "/v1/embeddings",
+        &json!({"model": "gpt-4o-mini", "input": cleared}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-sluice-backend"), "cloud");
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["data"].as_array().unwrap().len(), 2);
+    assert_eq!(answer["data"][1]["embedding"], json!(MOCK_VECTOR));
+
+    // One sensitive item keeps the whole batch on premise.
+    let mixed = json!({"model": "gpt-4o-mini", "input": [cleared[0], canary_prompt(), cleared[1]]});
+    let r = post_bearer(gw.addr, "/v1/embeddings", &mixed).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-sluice-action"), "local");
+    assert_eq!(header(&r, "x-sluice-backend"), "local");
+    let request_id = header(&r, "x-sluice-request-id");
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["model"], "gpt-4o-mini");
+    let vectors: Vec<Vec<f64>> = answer["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            assert_eq!(d["index"], i);
+            d["embedding"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(vectors.len(), 3);
+    let dims = vectors[0].len();
+    assert!(dims >= 64, "{dims} dimensions");
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    for v in &vectors {
+        assert_eq!(v.len(), dims);
+        assert!((dot(v, v) - 1.0).abs() < 1e-3, "normalised");
+    }
+    assert!(
+        dot(&vectors[0], &vectors[2]) < 0.9999,
+        "different texts, different vectors"
+    );
+    assert!(answer["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
+
+    // The same text embeds the same way, and base64 (what the openai SDKs ask for) decodes to it.
+    let r = post_bearer(
+        gw.addr,
+        "/v1/embeddings",
+        &json!({"model": "gpt-4o-mini", "input": canary_prompt(), "encoding_format": "base64"}),
+    )
+    .await;
+    let answer: Value = r.json().await.unwrap();
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(answer["data"][0]["embedding"].as_str().unwrap())
+        .unwrap();
+    let decoded: Vec<f64> = bytes
+        .chunks(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64)
+        .collect();
+    assert!((dot(&decoded, &vectors[1]) - 1.0).abs() < 1e-4);
+
+    // What cannot be scanned or served is a clear 400.
+    for (body, param) in [
+        (
+            json!({"model": "gpt-4o-mini", "input": [[101, 2023]]}),
+            "input",
+        ),
+        (
+            json!({"model": "gpt-4o-mini", "input": canary_prompt(), "dimensions": 7}),
+            "dimensions",
+        ),
+    ] {
+        let r = post_bearer(gw.addr, "/v1/embeddings", &body).await;
+        assert_eq!(r.status(), 400, "{body}");
+        let text = r.text().await.unwrap();
+        assert_no_canary("an embeddings error", &text);
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap()["error"]["param"],
+            param
+        );
+    }
+
+    gw.stop().await.unwrap();
+    let received = upstream.received();
+    assert_eq!(
+        received.len(),
+        1,
+        "only the cleared batch reached the cloud"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&received[0]).unwrap()["input"],
+        json!(cleared)
+    );
+    let records = audit.all_records();
+    assert_no_canary("the audit log", &records);
+    assert!(decision_of(&records, &request_id).contains("US_SSN"));
+    upstream.stop().await;
+}

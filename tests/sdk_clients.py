@@ -57,10 +57,22 @@ class MockHandler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def json(self, answer):
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_POST(self):
         body = self.rfile.read(int(self.headers["content-length"]))
         self.server.bodies.append(body.decode())
         request = json.loads(body)
+        if self.path.endswith("/embeddings"):
+            vectors = [{"object": "embedding", "index": i, "embedding": [0.6, 0.8, 0.0]} for i in range(len(request["input"]))]
+            return self.json({"object": "list", "data": vectors, "model": request["model"],
+                              "usage": {"prompt_tokens": 4, "total_tokens": 4}})
         call = None
         if request.get("tools") and request["messages"][-1]["role"] != "tool":
             call = {"id": "call_mock1", "type": "function",
@@ -71,15 +83,8 @@ class MockHandler(http.server.BaseHTTPRequestHandler):
             message = {"role": "assistant", "content": None if call else MOCK_ANSWER}
             if call:
                 message["tool_calls"] = [call]
-            answer = {"id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": request["model"],
-                      "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
-            data = json.dumps(answer).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            return
+            return self.json({"id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": request["model"],
+                              "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage})
         deltas = []
         if call:
             deltas.append({"tool_calls": [{"index": 0, "id": call["id"], "type": "function",
@@ -316,6 +321,18 @@ def main() -> int:
                     assert "".join(c.choices[0].text for c in stream if c.choices)
                     served_by_cloud(sent)
 
+                def embeddings(sent):
+                    cleared = client.embeddings.create(model="gpt-4o-mini", input=[CLEARED_PROMPT, "The roadmap review is on Friday."])
+                    assert [d.embedding for d in cleared.data] == [[0.6, 0.8, 0.0]] * 2
+                    served_by_cloud(sent)
+                    raw = client.embeddings.with_raw_response.create(model="gpt-4o-mini", input=[CLEARED_PROMPT, PHI_PROMPT])
+                    assert raw.headers["x-sluice-backend"] == "local", raw.headers
+                    local = raw.parse()
+                    assert len(local.data) == 2 and len(local.data[1].embedding) >= 64
+                    norm = sum(x * x for x in local.data[1].embedding)
+                    assert abs(norm - 1.0) < 1e-3, norm
+                    served_by_cloud(sent)
+
                 # --- anthropic: Messages --------------------------------------------------------
                 def messages_local(sent):
                     raw = claude.messages.with_raw_response.create(
@@ -416,6 +433,7 @@ def main() -> int:
                 check("openai responses: a function call and its output round-trip", responses_tools)
                 check("openai responses: previous_response_id is a BadRequestError", responses_stateless)
                 check("openai completions (legacy): cleared from the cloud, PHI streamed locally", legacy_completions)
+                check("openai embeddings: a cleared batch from the cloud, a batch with PHI embedded locally", embeddings)
                 check("anthropic messages: PHI served locally in the Messages shape", messages_local)
                 check("anthropic messages.stream: PHI streamed locally in pieces", messages_stream_local)
                 check("anthropic messages.stream: cleared text streamed from the cloud", messages_stream_cleared)

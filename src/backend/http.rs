@@ -27,9 +27,10 @@ use super::anthropic::{
     error_from_status_body, from_messages_response, to_messages_request, EventsToChunks,
 };
 use super::{
-    Backend, BackendError, BackendInitError, BackendReply, ChunkStream, Completion, HttpConfig,
-    StreamEvent, UsageProbe,
+    Backend, BackendError, BackendInitError, BackendReply, ChunkStream, Completion,
+    EmbeddingsAnswer, HttpConfig, StreamEvent, UsageProbe,
 };
+use crate::openai::embeddings::EmbeddingsRequest;
 use crate::openai::sse::{SseEvent, SseParser};
 use crate::openai::{ChatCompletionRequest, ErrorBody};
 
@@ -58,6 +59,8 @@ pub struct HttpBackend {
     on_premise: bool,
     wire: Wire,
     endpoint: Url,
+    /// `{base}/embeddings` (OpenAI-compatible upstreams only).
+    embeddings: Url,
     authorization: Option<HeaderValue>,
     client: reqwest::Client,
     model_map: BTreeMap<String, String>,
@@ -120,6 +123,11 @@ impl HttpBackend {
             Wire::OpenAi => "chat/completions",
             Wire::Anthropic => "messages",
         };
+        let embeddings = Url::parse(&format!(
+            "{}/embeddings",
+            base.as_str().trim_end_matches('/')
+        ))
+        .map_err(|error| invalid(format!("base URL is not a URL: {error}")))?;
         let endpoint = Url::parse(&format!("{}/{path}", base.as_str().trim_end_matches('/')))
             .map_err(|error| invalid(format!("base URL is not a URL: {error}")))?;
 
@@ -169,6 +177,7 @@ impl HttpBackend {
             on_premise: config.on_premise,
             wire,
             endpoint,
+            embeddings,
             authorization,
             client,
             model_map: config.model_map.clone(),
@@ -209,7 +218,9 @@ impl HttpBackend {
         .map_err(|_| {
             BackendError::bad_request("the request cannot be serialized for the upstream")
         })?;
-        let response = self.send(Bytes::from(body), streaming).await?;
+        let response = self
+            .send(&self.endpoint, Bytes::from(body), streaming)
+            .await?;
         let status = response.status();
         if !status.is_success() {
             let body = read_body(response, MAX_ERROR_BYTES)
@@ -269,13 +280,62 @@ impl HttpBackend {
         }
     }
 
-    /// Posts the body, retrying while no answer has started.
-    async fn send(&self, body: Bytes, streaming: bool) -> Result<reqwest::Response, BackendError> {
+    /// `POST {base}/embeddings` with the upstream's answer passed through.
+    async fn embed_remote(
+        &self,
+        mut request: EmbeddingsRequest,
+    ) -> Result<EmbeddingsAnswer, BackendError> {
+        if self.wire != Wire::OpenAi {
+            return Err(BackendError::unavailable(
+                "this backend has no embeddings API",
+            ));
+        }
+        if let Some(target) = self.model_map.get(&request.model) {
+            request.model = target.clone();
+        }
+        let body = serde_json::to_vec(&request.to_json())
+            .map_err(|_| BackendError::bad_request("the request cannot be serialized"))?;
+        let response = self
+            .send(&self.embeddings, Bytes::from(body), false)
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = read_body(response, MAX_ERROR_BYTES)
+                .await
+                .unwrap_or_default();
+            return Err(BackendError::Upstream {
+                status: status.as_u16(),
+                body,
+            });
+        }
+        let body = read_body(response, MAX_ANSWER_BYTES).await?;
+        let answer: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| BackendError::Protocol {
+                detail: "the answer is not an embeddings list".to_owned(),
+            })?;
+        if !answer["data"].is_array() {
+            return Err(BackendError::Protocol {
+                detail: "the answer is not an embeddings list".to_owned(),
+            });
+        }
+        Ok(EmbeddingsAnswer {
+            prompt_tokens: answer["usage"]["prompt_tokens"].as_u64(),
+            body,
+        })
+    }
+
+    /// Posts the body to `url`, retrying while no answer has started.
+    async fn send(
+        &self,
+        url: &Url,
+        body: Bytes,
+        streaming: bool,
+    ) -> Result<reqwest::Response, BackendError> {
         let mut attempt = 0;
         loop {
             let mut post = self
                 .client
-                .post(self.endpoint.clone())
+                .post(url.clone())
                 .header(CONTENT_TYPE, "application/json")
                 .header(
                     ACCEPT,
@@ -496,6 +556,13 @@ impl Backend for HttpBackend {
         request: ChatCompletionRequest,
     ) -> BoxFuture<'_, Result<BackendReply, BackendError>> {
         Box::pin(self.serve(request))
+    }
+
+    fn embed(
+        &self,
+        request: EmbeddingsRequest,
+    ) -> BoxFuture<'_, Result<EmbeddingsAnswer, BackendError>> {
+        Box::pin(self.embed_remote(request))
     }
 }
 

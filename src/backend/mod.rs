@@ -17,6 +17,7 @@ pub mod reply;
 
 use futures_util::future::BoxFuture;
 
+use crate::openai::embeddings::EmbeddingsRequest;
 use crate::openai::ChatCompletionRequest;
 
 pub use config::{build_backend, BackendConfig, HttpConfig, LlamaConfig};
@@ -40,6 +41,19 @@ pub trait Backend: Send + Sync {
         request: ChatCompletionRequest,
     ) -> BoxFuture<'_, Result<BackendReply, BackendError>>;
 
+    /// Embeds a batch of texts (`POST /v1/embeddings`). A backend without an embeddings API says
+    /// it is unavailable, which sends cleared traffic to the local model instead.
+    fn embed(
+        &self,
+        _request: EmbeddingsRequest,
+    ) -> BoxFuture<'_, Result<EmbeddingsAnswer, BackendError>> {
+        Box::pin(async {
+            Err(BackendError::unavailable(
+                "this backend has no embeddings API",
+            ))
+        })
+    }
+
     /// Work admitted but not finished, for metrics.
     fn load(&self) -> BackendLoad {
         BackendLoad::default()
@@ -50,6 +64,13 @@ pub trait Backend: Send + Sync {
     fn ready(&self) -> bool {
         true
     }
+}
+
+/// An embeddings answer: the JSON body for the client and the tokens it reports.
+#[derive(Debug, Clone)]
+pub struct EmbeddingsAnswer {
+    pub body: bytes::Bytes,
+    pub prompt_tokens: Option<u64>,
 }
 
 /// How busy a backend is.

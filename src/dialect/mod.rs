@@ -11,6 +11,7 @@
 
 pub mod anthropic;
 pub mod completions;
+pub mod embeddings;
 pub mod responses;
 
 use crate::openai::ChatCompletionChunk;

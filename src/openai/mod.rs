@@ -6,6 +6,7 @@
 //! heard of reach a cloud backend untouched. [`sse`] frames and parses the streaming form;
 //! [`extract`] finds every piece of text a request carries, for scanning and redaction.
 
+pub mod embeddings;
 pub mod error;
 pub mod extract;
 pub mod parse;

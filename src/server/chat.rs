@@ -1,6 +1,6 @@
 //! The one request pipeline behind every generating route: `POST /v1/chat/completions`, and
-//! the front ends that translate into it (`/v1/messages`, `/v1/responses`, `/v1/completions`;
-//! `super::front`).
+//! the front ends that translate into it (`/v1/messages`, `/v1/responses`, `/v1/completions`,
+//! `/v1/embeddings`; `super::front`).
 //!
 //! The answer carries `x-sluice-action`, `x-sluice-backend` and `x-sluice-request-id` (the id of
 //! the request's decision and outcome records in the audit log). A `redact` request sent to a
@@ -51,6 +51,14 @@ pub async fn responses(
     gateway: web::Data<Gateway>,
 ) -> HttpResponse {
     serve(Front::Responses, req, payload, gateway).await
+}
+
+pub async fn embeddings(
+    req: HttpRequest,
+    payload: web::Payload,
+    gateway: web::Data<Gateway>,
+) -> HttpResponse {
+    serve(Front::Embeddings, req, payload, gateway).await
 }
 
 pub async fn completions(
@@ -152,7 +160,83 @@ async fn handle(
             backend: None,
         });
     };
+    if front == Front::Embeddings {
+        return dispatch_embeddings(&gateway, request_id, judged, route, started).await;
+    }
     dispatch(&gateway, front, echo, request_id, judged, route, started).await
+}
+
+/// Embeds the (possibly redacted) inputs on the routed backend; a cloud that fails before
+/// answering, or has no embeddings API, hands the original inputs to the local model. Vectors
+/// carry no placeholders, so nothing is restored.
+async fn dispatch_embeddings(
+    gateway: &web::Data<Gateway>,
+    request_id: &str,
+    judged: Judged,
+    route: Route,
+    started: Instant,
+) -> Result<HttpResponse, Failure> {
+    let action = judged.decision.action;
+    let failure = |error: ApiError, backend: &SharedBackend| Failure {
+        error,
+        action: Some(action),
+        backend: Some(backend.name().to_owned()),
+    };
+    let request = match outbound(&judged, &route.primary) {
+        Ok((request, _)) => crate::dialect::embeddings::from_chat(&request),
+        Err(error) => {
+            OutcomeTracker::new(gateway, request_id, &route.primary, started, false).record(
+                error.status_u16(),
+                None,
+                None,
+            );
+            return Err(failure(error, &route.primary));
+        }
+    };
+    let (backend, answer) = match route.primary.embed(request).await {
+        Ok(answer) => (route.primary.clone(), answer),
+        Err(e) if route.fallback.is_some() && is_fallback_worthy(&e) => {
+            let local = route.fallback.clone().expect("checked");
+            tracing::warn!(target: "sluice::gateway", request_id, backend = route.primary.name(), error = %e,
+                "cloud backend failed before answering; embedding locally");
+            let original = crate::dialect::embeddings::from_chat(&judged.request);
+            match local.embed(original).await {
+                Ok(answer) => (local, answer),
+                Err(e) => {
+                    return Err(backend_failure(
+                        gateway, request_id, &local, e, action, started, false,
+                    )
+                    .await)
+                }
+            }
+        }
+        Err(e) => {
+            return Err(backend_failure(
+                gateway,
+                request_id,
+                &route.primary,
+                e,
+                action,
+                started,
+                false,
+            )
+            .await)
+        }
+    };
+    gateway
+        .metrics
+        .request(action.as_str(), backend.name(), 200);
+    OutcomeTracker::new(gateway, request_id, &backend, started, false).record(
+        200,
+        answer.prompt_tokens.map(|t| (t, 0)),
+        Some(judged.request.model.clone()),
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header(("x-sluice-request-id", request_id.to_owned()))
+        .insert_header(("x-sluice-action", action.as_str()))
+        .insert_header(("x-sluice-backend", backend.name().to_owned()))
+        .content_type("application/json")
+        .body(answer.body))
 }
 
 /// 403 naming the rules and entity types that blocked the request, never the values.

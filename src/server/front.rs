@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use super::error::ApiError;
 use crate::backend::Completion;
-use crate::dialect::{anthropic, completions, responses, FrontError, StreamEncoder};
+use crate::dialect::{anthropic, completions, embeddings, responses, FrontError, StreamEncoder};
 
 /// One front-end API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +23,8 @@ pub enum Front {
     Completions,
     /// `POST /v1/responses` (OpenAI's Responses API, without stored state).
     Responses,
+    /// `POST /v1/embeddings`: judged like the others, answered by `Backend::embed`.
+    Embeddings,
 }
 
 /// What a front end keeps from the request to shape its answer.
@@ -33,6 +35,7 @@ pub enum Echo {
     Messages(String),
     Completions(String),
     Responses(Box<responses::Echo>),
+    Embeddings,
 }
 
 impl Front {
@@ -43,6 +46,7 @@ impl Front {
             Front::Messages => "messages",
             Front::Completions => "completions",
             Front::Responses => "responses",
+            Front::Embeddings => "embeddings",
         }
     }
 
@@ -64,6 +68,9 @@ impl Front {
                 .map(|(request, model)| (request, Echo::Completions(model))),
             Front::Responses => responses::to_chat(&body)
                 .map(|(request, echo)| (request, Echo::Responses(Box::new(echo)))),
+            Front::Embeddings => {
+                embeddings::to_chat(&body).map(|request| (request, Echo::Embeddings))
+            }
         };
         drop(body);
         let (request, echo) = translated.map_err(front_error)?;
@@ -76,7 +83,9 @@ impl Front {
     /// Messages), with `Retry-After` when the error has one.
     pub fn error_response(self, error: &ApiError) -> HttpResponse {
         match self {
-            Front::Chat | Front::Completions | Front::Responses => error.to_response(),
+            Front::Chat | Front::Completions | Front::Responses | Front::Embeddings => {
+                error.to_response()
+            }
             Front::Messages => {
                 let status = error.status_u16();
                 let message = if status == 401 {
@@ -104,7 +113,7 @@ impl Echo {
     /// The JSON body of a complete answer. A chat answer keeps the upstream's exact bytes.
     pub fn answer(&self, completion: &Completion) -> Result<Bytes, ApiError> {
         let value = match self {
-            Echo::Chat => return Ok(completion.to_bytes()),
+            Echo::Chat | Echo::Embeddings => return Ok(completion.to_bytes()),
             Echo::Messages(model) => {
                 anthropic::answer(completion.response(), model).map_err(front_error)?
             }
@@ -117,7 +126,7 @@ impl Echo {
     /// The encoder of a streamed answer; `None` forwards chat events as they are.
     pub fn encoder(&self) -> Option<Box<dyn StreamEncoder>> {
         match self {
-            Echo::Chat => None,
+            Echo::Chat | Echo::Embeddings => None,
             Echo::Messages(model) => Some(Box::new(anthropic::MessagesEncoder::new(model))),
             Echo::Completions(model) => Some(Box::new(completions::CompletionsEncoder::new(model))),
             Echo::Responses(echo) => Some(Box::new(responses::encoder(echo))),

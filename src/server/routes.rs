@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::body::read_body;
-use super::chat::{chat_completions, completions, messages, responses};
+use super::chat::{chat_completions, completions, embeddings, messages, responses};
 use super::error::ApiError;
 use super::gateway::{authenticate, Gateway};
 
@@ -23,6 +23,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/v1/responses")
             .route(web::post().to(responses))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/v1/embeddings")
+            .route(web::post().to(embeddings))
             .default_service(web::to(method_not_allowed)),
     )
     .service(
@@ -69,7 +74,7 @@ async fn not_found() -> HttpResponse {
     ApiError::new(
         404,
         "invalid_request_error",
-        "unknown route; sluice serves /v1/chat/completions, /v1/messages, /v1/responses, /v1/completions, /v1/scan, /v1/models, /v1/models/{model}, /healthz, /readyz and /metrics",
+        "unknown route; sluice serves /v1/chat/completions, /v1/messages, /v1/responses, /v1/completions, /v1/embeddings, /v1/scan, /v1/models, /v1/models/{model}, /healthz, /readyz and /metrics",
     )
     .with_code("unknown_route")
     .to_response()

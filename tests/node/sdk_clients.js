@@ -60,6 +60,13 @@ const checks = [
     assert(response.headers.get("x-sluice-action") === "local", "not local");
     assert(data.output_text.length > 0 && data.model === "gpt-4o-mini", "empty or misnamed answer");
   }],
+  ["node openai embeddings: PHI embedded locally", async () => {
+    const { data, response } = await openai.embeddings
+      .create({ model: "gpt-4o-mini", input: [CLEARED, PHI] })
+      .withResponse();
+    assert(response.headers.get("x-sluice-backend") === "local", "not local");
+    assert(data.data.length === 2 && data.data[1].embedding.length >= 64, "no vectors");
+  }],
   ["node openai: PermissionDeniedError for a secret", async () => {
     await expectError(openai.chat.completions.create({ model: "gpt-4o-mini", max_tokens: 8,
       messages: [{ role: "user", content: "key AKIAIOSFODNN7EXAMPLE secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" }] }),

@@ -49,6 +49,7 @@ impl MockUpstream {
             App::new()
                 .app_data(web::Data::new(recorded.clone()))
                 .route("/v1/chat/completions", web::post().to(mock_chat))
+                .route("/v1/embeddings", web::post().to(mock_embeddings))
         })
         .workers(1)
         .disable_signals()
@@ -113,6 +114,26 @@ async fn mock_chat(body: web::Bytes, recorded: web::Data<Arc<Mutex<Vec<String>>>
         "choices": [{"index": 0, "message": {"role": "assistant", "content": MOCK_ANSWER}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 9, "completion_tokens": 6, "total_tokens": 15},
         "mock_extra_field": "kept"
+    }))
+}
+
+/// The vector the mock answers for every input.
+pub const MOCK_VECTOR: [f32; 3] = [0.6, 0.8, 0.0];
+
+async fn mock_embeddings(
+    body: web::Bytes,
+    recorded: web::Data<Arc<Mutex<Vec<String>>>>,
+) -> HttpResponse {
+    let text = String::from_utf8_lossy(&body).into_owned();
+    recorded.lock().unwrap().push(text.clone());
+    let request: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let inputs = request["input"].as_array().map_or(1, Vec::len);
+    let data: Vec<serde_json::Value> = (0..inputs)
+        .map(|i| serde_json::json!({"object": "embedding", "index": i, "embedding": MOCK_VECTOR}))
+        .collect();
+    HttpResponse::Ok().json(serde_json::json!({
+        "object": "list", "data": data, "model": request["model"],
+        "usage": {"prompt_tokens": 4, "total_tokens": 4}
     }))
 }
 

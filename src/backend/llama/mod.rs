@@ -7,6 +7,7 @@
 //! ([`json`]).
 
 mod answer;
+mod embed;
 mod generate;
 mod json;
 mod prompt;
@@ -29,7 +30,11 @@ use self::json::OutputFormat;
 use self::runtime::{llama_runtime, model_setup_lock};
 use self::slots::{Job, SlotPool, SlotSettings};
 use self::tools::{ToolMode, ToolPlan};
-use super::{Backend, BackendError, BackendInitError, BackendLoad, BackendReply, LlamaConfig};
+use super::{
+    Backend, BackendError, BackendInitError, BackendLoad, BackendReply, EmbeddingsAnswer,
+    LlamaConfig,
+};
+use crate::openai::embeddings::{embeddings_answer, EmbeddingsRequest};
 use crate::openai::ChatCompletionRequest;
 
 /// Stop sequences accepted per request (OpenAI allows 4; local clients sometimes send more).
@@ -37,6 +42,9 @@ const MAX_STOP_SEQUENCES: usize = 16;
 
 /// Events buffered between a slot and a slow client before generation waits for it.
 const EVENT_BUFFER: usize = 64;
+
+/// The longest input embedded, in tokens (the embedding context's size, at most the slots').
+const EMBED_CONTEXT: u32 = 2048;
 
 /// The embedded model behind the [`Backend`] interface.
 pub struct EmbeddedLlama {
@@ -49,6 +57,7 @@ pub struct EmbeddedLlama {
     /// The longest token's text in bytes: a prompt of `n` bytes is at least `n / this` tokens,
     /// which rules out an oversized prompt before it is rendered and tokenized.
     longest_token_bytes: usize,
+    embedder: embed::Embedder,
 }
 
 impl EmbeddedLlama {
@@ -132,7 +141,15 @@ impl EmbeddedLlama {
             threads = config.threads,
             "embedded model loaded"
         );
+        let embedder = embed::Embedder::new(
+            Arc::clone(&model),
+            config.ctx.min(EMBED_CONTEXT),
+            config.threads,
+            config.queue,
+            Duration::from_secs(config.retry_after_secs.max(1)),
+        );
         Ok(EmbeddedLlama {
+            embedder,
             name: name.to_owned(),
             model_name,
             model,
@@ -313,6 +330,28 @@ impl Backend for EmbeddedLlama {
         request: ChatCompletionRequest,
     ) -> BoxFuture<'_, Result<BackendReply, BackendError>> {
         Box::pin(self.serve(request))
+    }
+
+    fn embed(
+        &self,
+        request: EmbeddingsRequest,
+    ) -> BoxFuture<'_, Result<EmbeddingsAnswer, BackendError>> {
+        Box::pin(async move {
+            let embedded = self.embedder.embed(request.input.clone()).await?;
+            let native = embedded.vectors.first().map_or(0, Vec::len) as u64;
+            if request.dimensions().is_some_and(|d| d != native) {
+                return Err(BackendError::BadRequest {
+                    message: format!("the local model's embeddings have {native} dimensions"),
+                    param: Some("dimensions".to_owned()),
+                });
+            }
+            let body =
+                embeddings_answer(&request, &embedded.vectors, embedded.prompt_tokens as u64);
+            Ok(EmbeddingsAnswer {
+                body: bytes::Bytes::from(body.to_string()),
+                prompt_tokens: Some(embedded.prompt_tokens as u64),
+            })
+        })
     }
 
     fn load(&self) -> BackendLoad {
