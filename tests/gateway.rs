@@ -591,10 +591,16 @@ async fn scan_models_and_metrics_endpoints() {
         .await
         .unwrap();
     assert!(
-        metrics
-            .contains("sluice_requests_total{action=\"local\",backend=\"local\",status=\"200\"} 1"),
+        metrics.contains(
+            "sluice_requests_total{action=\"local\",backend=\"local\",client=\"tester\",route=\"chat_completions\",status=\"200\"} 1"
+        ),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("sluice_tokens_total{backend=\"local\",direction=\"out\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("sluice_build_info{"), "{metrics}");
     assert!(metrics.contains("sluice_entities_total{entity_type=\"US_SSN\"}"));
     assert_no_canary("metrics", &metrics);
     let ready = c

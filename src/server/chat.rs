@@ -23,8 +23,10 @@ use crate::openai::{ChatCompletionRequest, ErrorBody};
 use crate::policy::Action;
 use crate::redact::{restore_completion, restore_stream, RestoreError, Restorer};
 
+use super::auth::Client;
 use super::body::read_body;
 use super::error::ApiError;
+use super::events::{CloudFellBack, RequestAnswered};
 use super::front::{Echo, Front};
 use super::gateway::{authenticate, new_request_id, Gateway, Judged};
 use super::routing::{Route, SharedBackend};
@@ -69,6 +71,9 @@ pub async fn completions(
     serve(Front::Completions, req, payload, gateway).await
 }
 
+/// Every generating route, end to end. The cross-cutting parts live here once, for every front
+/// end: authentication, the `x-sluice-*` headers (and the front end's own request-id header),
+/// the error shape, and the `RequestAnswered` event (log line and metric together).
 async fn serve(
     front: Front,
     req: HttpRequest,
@@ -77,25 +82,63 @@ async fn serve(
 ) -> HttpResponse {
     let request_id = new_request_id();
     let started = Instant::now();
-    match handle(front, &req, payload, gateway.clone(), &request_id, started).await {
-        Ok(response) => response,
-        Err(failure) => {
-            let status = failure.error.status_u16();
-            gateway.metrics.request(
-                failure.action.map_or("none", Action::as_str),
-                failure.backend.as_deref().unwrap_or("none"),
-                status,
-            );
-            let mut response = front.error_response(&failure.error);
-            let headers = response.headers_mut();
-            insert(headers, "x-sluice-request-id", &request_id);
-            if let Some(name) = front.request_id_header() {
-                insert(headers, name, &request_id);
-            }
-            if let Some(action) = failure.action {
-                insert(headers, "x-sluice-action", action.as_str());
-            }
-            response
+    let (client, result) = match authenticate(&gateway.clients, &req) {
+        Ok(client) => (
+            Some(client.name.as_str()),
+            handle(
+                front,
+                client,
+                &req,
+                payload,
+                gateway.clone(),
+                &request_id,
+                started,
+            )
+            .await,
+        ),
+        Err(error) => (None, Err(Failure::from(error))),
+    };
+    let (mut response, action, backend) = match result {
+        Ok((response, served)) => (response, Some(served.action), Some(served.backend)),
+        Err(failure) => (
+            front.error_response(&failure.error),
+            failure.action,
+            failure.backend,
+        ),
+    };
+    RequestAnswered {
+        route: front.as_str(),
+        client,
+        action,
+        backend: backend.as_deref(),
+        status: response.status().as_u16(),
+    }
+    .emit(&gateway.metrics);
+    let headers = response.headers_mut();
+    insert(headers, "x-sluice-request-id", &request_id);
+    if let Some(name) = front.request_id_header() {
+        insert(headers, name, &request_id);
+    }
+    if let Some(action) = action {
+        insert(headers, "x-sluice-action", action.as_str());
+    }
+    if let Some(backend) = &backend {
+        insert(headers, "x-sluice-backend", backend);
+    }
+    response
+}
+
+/// Who answered a request that got an answer.
+struct Served {
+    action: Action,
+    backend: String,
+}
+
+impl Served {
+    fn new(action: Action, backend: &SharedBackend) -> Self {
+        Served {
+            action,
+            backend: backend.name().to_owned(),
         }
     }
 }
@@ -119,13 +162,13 @@ impl From<ApiError> for Failure {
 
 async fn handle(
     front: Front,
+    client: &Client,
     req: &HttpRequest,
     payload: web::Payload,
     gateway: web::Data<Gateway>,
     request_id: &str,
     started: Instant,
-) -> Result<HttpResponse, Failure> {
-    let client = authenticate(&gateway.clients, req)?;
+) -> Result<(HttpResponse, Served), Failure> {
     let body = read_body(req, payload, &gateway.limits).await?;
     let (body, echo) = front.translate(body)?;
     let judged = gateway.judge(client, body).await?;
@@ -163,7 +206,7 @@ async fn handle(
     if front == Front::Embeddings {
         return dispatch_embeddings(&gateway, request_id, judged, route, started).await;
     }
-    dispatch(&gateway, front, echo, request_id, judged, route, started).await
+    dispatch(&gateway, echo, request_id, judged, route, started).await
 }
 
 /// Embeds the (possibly redacted) inputs on the routed backend; a cloud that fails before
@@ -175,7 +218,7 @@ async fn dispatch_embeddings(
     judged: Judged,
     route: Route,
     started: Instant,
-) -> Result<HttpResponse, Failure> {
+) -> Result<(HttpResponse, Served), Failure> {
     let action = judged.decision.action;
     let failure = |error: ApiError, backend: &SharedBackend| Failure {
         error,
@@ -197,8 +240,13 @@ async fn dispatch_embeddings(
         Ok(answer) => (route.primary.clone(), answer),
         Err(e) if route.fallback.is_some() && is_fallback_worthy(&e) => {
             let local = route.fallback.clone().expect("checked");
-            tracing::warn!(target: "sluice::gateway", request_id, backend = route.primary.name(), error = %e,
-                "cloud backend failed before answering; embedding locally");
+            CloudFellBack {
+                request_id,
+                from: route.primary.name(),
+                to: local.name(),
+                error: &e,
+            }
+            .emit(&gateway.metrics);
             let original = crate::dialect::embeddings::from_chat(&judged.request);
             match local.embed(original).await {
                 Ok(answer) => (local, answer),
@@ -223,20 +271,15 @@ async fn dispatch_embeddings(
             .await)
         }
     };
-    gateway
-        .metrics
-        .request(action.as_str(), backend.name(), 200);
     OutcomeTracker::new(gateway, request_id, &backend, started, false).record(
         200,
         answer.prompt_tokens.map(|t| (t, 0)),
         Some(judged.request.model.clone()),
     );
-    Ok(HttpResponse::Ok()
-        .insert_header(("x-sluice-request-id", request_id.to_owned()))
-        .insert_header(("x-sluice-action", action.as_str()))
-        .insert_header(("x-sluice-backend", backend.name().to_owned()))
+    let response = HttpResponse::Ok()
         .content_type("application/json")
-        .body(answer.body))
+        .body(answer.body);
+    Ok((response, Served::new(action, &backend)))
 }
 
 /// 403 naming the rules and entity types that blocked the request, never the values.
@@ -272,13 +315,12 @@ fn blocked(judged: &Judged) -> ApiError {
 
 async fn dispatch(
     gateway: &web::Data<Gateway>,
-    front: Front,
     echo: Echo,
     request_id: &str,
     judged: Judged,
     route: Route,
     started: Instant,
-) -> Result<HttpResponse, Failure> {
+) -> Result<(HttpResponse, Served), Failure> {
     let action = judged.decision.action;
     let streamed = judged.request.is_stream();
     let (request, restorer) = match outbound(&judged, &route.primary) {
@@ -300,8 +342,13 @@ async fn dispatch(
         Ok(reply) => (route.primary.clone(), reply, restorer),
         Err(e) if route.fallback.is_some() && is_fallback_worthy(&e) => {
             let local = route.fallback.clone().expect("checked");
-            tracing::warn!(target: "sluice::gateway", request_id, backend = route.primary.name(), error = %e,
-                "cloud backend failed before answering; serving locally");
+            CloudFellBack {
+                request_id,
+                from: route.primary.name(),
+                to: local.name(),
+                error: &e,
+            }
+            .emit(&gateway.metrics);
             // On premise the original request is served, so there is nothing to restore.
             match call(&local, judged.request).await {
                 Ok(reply) => (local, reply, None),
@@ -349,13 +396,8 @@ async fn dispatch(
         },
         None => reply,
     };
+    let served = Served::new(action, &backend);
     let mut response = HttpResponse::Ok();
-    response.insert_header(("x-sluice-request-id", request_id.to_owned()));
-    response.insert_header(("x-sluice-action", action.as_str()));
-    response.insert_header(("x-sluice-backend", backend.name().to_owned()));
-    if let Some(name) = front.request_id_header() {
-        response.insert_header((name, request_id.to_owned()));
-    }
     let outcome = OutcomeTracker::new(gateway, request_id, &backend, started, streamed);
     match reply {
         BackendReply::Complete(completion) => {
@@ -366,7 +408,7 @@ async fn dispatch(
                 Ok(body) => body,
                 Err(error) => {
                     tracing::warn!(target: "sluice::gateway", request_id, backend = backend.name(),
-                        front = front.as_str(), "the answer cannot be given in the client's API");
+                        "the answer cannot be given in the client's API");
                     outcome.record(error.status_u16(), tokens, Some(model));
                     return Err(Failure {
                         error,
@@ -375,21 +417,16 @@ async fn dispatch(
                     });
                 }
             };
-            gateway
-                .metrics
-                .request(action.as_str(), backend.name(), 200);
             outcome.record(200, tokens, Some(model));
-            Ok(response.content_type("application/json").body(body))
+            Ok((response.content_type("application/json").body(body), served))
         }
         BackendReply::Stream(stream) => {
-            gateway
-                .metrics
-                .request(action.as_str(), backend.name(), 200);
             let body = AuditedStream::new(stream, outcome, echo.encoder());
-            Ok(response
+            let response = response
                 .content_type("text/event-stream")
                 .insert_header(("cache-control", "no-cache"))
-                .streaming(body))
+                .streaming(body);
+            Ok((response, served))
         }
     }
 }
@@ -524,6 +561,11 @@ impl OutcomeTracker {
         self.gateway
             .metrics
             .backend(&self.backend.name, self.started.elapsed());
+        if let Some((input, output)) = tokens {
+            self.gateway
+                .metrics
+                .tokens(&self.backend.name, input, output);
+        }
         let record = OutcomeRecord {
             request_id: self.request_id,
             status,

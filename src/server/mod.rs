@@ -7,6 +7,7 @@ pub mod body;
 pub mod chat;
 pub mod detection;
 pub mod error;
+pub mod events;
 pub mod front;
 pub mod gateway;
 pub mod limits;
@@ -141,7 +142,7 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
         models: model_names::ModelNames::from_config(&config),
     });
 
-    forward_policy_events(&policies, audit.clone());
+    forward_policy_events(&policies, audit.clone(), gateway.clone());
     let reloader = crate::policy::spawn_reloader(policies.clone(), config.policies.watch)
         .context("reloading policies on change and on SIGHUP")?;
 
@@ -263,8 +264,8 @@ fn missing_key(var: Option<&str>) -> bool {
     var.is_some_and(|v| std::env::var(v).map_or(true, |k| k.trim().is_empty()))
 }
 
-/// Logs every policy reload event and records it in the audit log.
-fn forward_policy_events(store: &Arc<PolicyStore>, audit: AuditLog) {
+/// Logs and counts every policy reload event and records it in the audit log.
+fn forward_policy_events(store: &Arc<PolicyStore>, audit: AuditLog, gateway: web::Data<Gateway>) {
     let mut events = store.subscribe();
     let store = store.clone();
     tokio::spawn(async move {
@@ -285,7 +286,11 @@ fn forward_policy_events(store: &Arc<PolicyStore>, audit: AuditLog) {
                     acknowledged,
                     ..
                 } => {
-                    tracing::info!(target: "sluice::policy", "{event}");
+                    events::PolicyReloaded {
+                        loaded: true,
+                        description: &event.to_string(),
+                    }
+                    .emit(&gateway.metrics);
                     let rules = store
                         .snapshot()
                         .get(name)
@@ -305,7 +310,11 @@ fn forward_policy_events(store: &Arc<PolicyStore>, audit: AuditLog) {
                     errors,
                     loosened,
                 } => {
-                    tracing::error!(target: "sluice::policy", "{event}");
+                    events::PolicyReloaded {
+                        loaded: false,
+                        description: &event.to_string(),
+                    }
+                    .emit(&gateway.metrics);
                     audit
                         .append(PolicyRejected {
                             loosened: loosened.clone(),

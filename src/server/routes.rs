@@ -239,6 +239,6 @@ async fn metrics(gateway: web::Data<Gateway>) -> HttpResponse {
     let load = gateway.router.local_load();
     gateway.metrics.set_local_queue(load.active + load.queued);
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
+        .content_type(super::metrics::CONTENT_TYPE)
         .body(gateway.metrics.render())
 }
