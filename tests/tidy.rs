@@ -1,11 +1,23 @@
 //! Architecture rules that the compiler does not check (ARCHITECTURE.md, "Layering"): the
-//! detection, policy, redaction and audit layers never reach into the HTTP server, so each can be
-//! used, tested and benchmarked without it.
+//! detection, policy, redaction and audit layers, the wire formats and the API translations
+//! (`openai`, `dialect`) and the backends never reach into the HTTP server, so each can be used,
+//! tested and benchmarked without it; the translations do not even know the HTTP framework.
 
 use std::path::{Path, PathBuf};
 
 /// Layers that must not depend on `server`.
-const SERVER_FREE: &[&str] = &["src/detect", "src/policy", "src/redact", "src/audit"];
+const SERVER_FREE: &[&str] = &[
+    "src/detect",
+    "src/policy",
+    "src/redact",
+    "src/audit",
+    "src/openai",
+    "src/dialect",
+    "src/backend",
+];
+
+/// Layers that must not use the HTTP framework either.
+const FRAMEWORK_FREE: &[&str] = &["src/openai", "src/dialect"];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -19,7 +31,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 #[test]
-fn detect_policy_redact_and_audit_never_import_server() {
+fn the_layers_below_the_server_never_import_it() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut offences = Vec::new();
     for layer in SERVER_FREE {
@@ -41,6 +53,33 @@ fn detect_policy_redact_and_audit_never_import_server() {
     assert!(
         offences.is_empty(),
         "these layers must not use the HTTP server:\n{}",
+        offences.join("\n")
+    );
+}
+
+#[test]
+fn wire_formats_and_translations_never_use_the_http_framework() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut offences = Vec::new();
+    for layer in FRAMEWORK_FREE {
+        let mut files = Vec::new();
+        rust_files(&root.join(layer), &mut files);
+        assert!(
+            !files.is_empty(),
+            "{layer} has no Rust files: update this test"
+        );
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if line.contains("actix_web") || line.contains("reqwest") {
+                    offences.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "wire formats and API translations are pure:\n{}",
         offences.join("\n")
     );
 }

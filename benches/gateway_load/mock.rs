@@ -15,6 +15,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 /// Set in the child's environment: run as the mock instead of the bench.
 pub const MOCK_ENV: &str = "SLUICE_BENCH_MOCK";
 
+const EMBEDDINGS: &str = r#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.6,0.8,0.0]}],"model":"gpt-4o-mini","usage":{"prompt_tokens":12,"total_tokens":12}}"#;
 const ANSWER: &str = r#"{"id":"mock-1","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Unit tests catch regressions early."},"finish_reason":"stop"}],"usage":{"prompt_tokens":24,"completion_tokens":6,"total_tokens":30}}"#;
 
 /// The mock process, seen from the bench.
@@ -83,6 +84,7 @@ pub fn serve() -> anyhow::Result<()> {
             App::new()
                 .app_data(web::Data::new(counter.clone()))
                 .route("/v1/chat/completions", web::post().to(chat))
+                .route("/v1/embeddings", web::post().to(embeddings))
                 .route("/count", web::get().to(count))
         })
         .workers(1)
@@ -113,6 +115,16 @@ async fn chat(body: web::Bytes, served: web::Data<Arc<AtomicU64>>) -> HttpRespon
     HttpResponse::Ok()
         .content_type("application/json")
         .body(ANSWER)
+}
+
+async fn embeddings(body: web::Bytes, served: web::Data<Arc<AtomicU64>>) -> HttpResponse {
+    if body.is_empty() {
+        return HttpResponse::BadRequest().finish();
+    }
+    served.fetch_add(1, Ordering::Relaxed);
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(EMBEDDINGS)
 }
 
 async fn count(served: web::Data<Arc<AtomicU64>>) -> HttpResponse {

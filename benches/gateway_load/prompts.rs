@@ -87,6 +87,34 @@ pub fn body_lines(prompts: &[String]) -> String {
     out
 }
 
+/// The same prompts as request bodies of another route (`route` is the path after `/v1/`).
+pub fn route_lines(route: &str, prompts: &[String]) -> String {
+    let mut out = String::new();
+    for p in prompts {
+        let body = match route {
+            "chat/completions" => serde_json::json!({
+                "model": "gpt-4o-mini", "max_tokens": 64,
+                "messages": [{"role": "user", "content": p}],
+            }),
+            "messages" => serde_json::json!({
+                "model": "gpt-4o-mini", "max_tokens": 64,
+                "messages": [{"role": "user", "content": [{"type": "text", "text": p}]}],
+            }),
+            "responses" => serde_json::json!({
+                "model": "gpt-4o-mini", "max_output_tokens": 64, "input": p,
+            }),
+            "completions" => serde_json::json!({
+                "model": "gpt-4o-mini", "max_tokens": 64, "prompt": p,
+            }),
+            "embeddings" => serde_json::json!({"model": "gpt-4o-mini", "input": [p]}),
+            other => panic!("no bodies for {other}"),
+        };
+        out.push_str(&body.to_string());
+        out.push('\n');
+    }
+    out
+}
+
 const PATIENTS: [&str; 16] = [
     "Margaret Okafor",
     "Daniel Brandt",

@@ -119,7 +119,7 @@ mod tests {
         .unwrap();
         let grammar = format.grammar().unwrap().unwrap();
         assert!(
-            grammar.contains("\"Paris\"") && grammar.contains("root ::="),
+            grammar.contains(r#"\"Paris\""#) && grammar.contains("root ::="),
             "{grammar}"
         );
         let broken = format_of(
