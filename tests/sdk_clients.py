@@ -41,6 +41,9 @@ def free_port() -> int:
 
 MOCK_ANSWER = "Unit tests catch regressions early."
 CLEARED_PROMPT = "Explain why unit tests are useful in three sentences."
+# Personal data without health data: redacted under gdpr (placeholders to the cloud, restored).
+PERSONAL_PROMPT = "Please write to Zoë Ångström at zoe.angstrom@example.com about the offsite on Friday."
+PERSONAL_VALUES = ["Zoë", "Ångström", "zoe.angstrom@example.com"]
 
 
 class MockCloud(http.server.ThreadingHTTPServer):
@@ -73,6 +76,11 @@ class MockHandler(http.server.BaseHTTPRequestHandler):
             vectors = [{"object": "embedding", "index": i, "embedding": [0.6, 0.8, 0.0]} for i in range(len(request["input"]))]
             return self.json({"object": "list", "data": vectors, "model": request["model"],
                               "usage": {"prompt_tokens": 4, "total_tokens": 4}})
+        if request["model"] == "echo":
+            # Echo the last user message, placeholders included: sluice must restore them.
+            last = request["messages"][-1]["content"]
+            text = last if isinstance(last, str) else "".join(p.get("text", "") for p in last)
+            return self.answer_text(request, text)
         call = None
         if request.get("tools") and request["messages"][-1]["role"] != "tool":
             call = {"id": "call_mock1", "type": "function",
@@ -85,8 +93,22 @@ class MockHandler(http.server.BaseHTTPRequestHandler):
                 message["tool_calls"] = [call]
             return self.json({"id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": request["model"],
                               "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage})
+        self.stream_deltas(request, call, finish, usage)
+
+    def answer_text(self, request, text):
+        usage = {"prompt_tokens": 9, "completion_tokens": 6, "total_tokens": 15}
+        if not request.get("stream"):
+            return self.json({"id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": request["model"],
+                              "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                              "usage": usage})
+        # Cut every 3 characters, so placeholders arrive split across deltas.
+        self.stream_deltas(request, None, "stop", usage, [text[i:i + 3] for i in range(0, len(text), 3)])
+
+    def stream_deltas(self, request, call, finish, usage, pieces=None):
         deltas = []
-        if call:
+        if pieces is not None:
+            deltas += [{"content": piece} for piece in pieces]
+        elif call:
             deltas.append({"tool_calls": [{"index": 0, "id": call["id"], "type": "function",
                                            "function": {"name": call["function"]["name"], "arguments": ""}}]})
             deltas += [{"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
@@ -132,6 +154,11 @@ fingerprint_key = "{tmp}/keys/fingerprint.key"
 name = "python"
 key_env = "SLUICE_API_KEY"
 
+[[clients]]
+name = "python-gdpr"
+key_env = "SLUICE_GDPR_KEY"
+policies = ["gdpr"]
+
 [backends.cloud]
 kind = "openai"
 base_url = "http://127.0.0.1:{cloud_port}/v1"
@@ -149,6 +176,8 @@ local = "local"
 cloud = "cloud"
 
 [routing.models."gpt-4o-mini"]
+
+[routing.models."echo"]
 """)
     return config
 
@@ -179,7 +208,8 @@ def main() -> int:
             check=True, capture_output=True,
         )
         port = free_port()
-        env = dict(os.environ, SLUICE_API_KEY="sk-python-test", SLUICE_TEST_CLOUD_KEY="sk-upstream",
+        env = dict(os.environ, SLUICE_API_KEY="sk-python-test", SLUICE_GDPR_KEY="sk-python-gdpr",
+                   SLUICE_TEST_CLOUD_KEY="sk-upstream",
                    RUST_LOG="debug,llama-cpp-2=info")
         log_path = tmp / "gateway.log"
         with open(log_path, "wb") as log:
@@ -382,6 +412,26 @@ def main() -> int:
                     assert second.content[0].text == MOCK_ANSWER
                     assert served_by_cloud(sent, 3)[2]["messages"][-1]["role"] == "tool"
 
+                def redaction_restored(sent):
+                    gdpr_openai = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-python-gdpr", max_retries=0, timeout=120)
+                    gdpr_claude = anthropic.Anthropic(base_url=base, api_key="sk-python-gdpr", max_retries=0, timeout=120)
+                    question = [{"role": "user", "content": PERSONAL_PROMPT}]
+                    with gdpr_claude.messages.stream(model="echo", max_tokens=100, messages=question) as stream:
+                        assert stream.response.headers["x-sluice-action"] == "redact", stream.response.headers
+                        pieces = list(stream.text_stream)
+                    assert "".join(pieces) == PERSONAL_PROMPT, pieces
+                    with gdpr_openai.responses.stream(model="echo", input=PERSONAL_PROMPT) as stream:
+                        final = stream.get_final_response()
+                    assert final.output_text == PERSONAL_PROMPT, final.output_text
+                    chunks = gdpr_openai.chat.completions.create(model="echo", messages=question, stream=True)
+                    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+                    assert text == PERSONAL_PROMPT, text
+                    for raw in cloud.bodies[sent:]:
+                        leaked = [v for v in PERSONAL_VALUES if v in raw or v in json.dumps(json.loads(raw))]
+                        assert not leaked, f"the cloud received {leaked}"
+                        assert "<PERSON_" in raw and "<EMAIL_ADDRESS_" in raw, raw
+                    served_by_cloud(sent, 3)
+
                 def local_tool_calls(sent):
                     tools = [{"name": "file_letter", "description": "File a letter for a patient",
                               "input_schema": {"type": "object", "properties": {"patient": {"type": "string"},
@@ -438,6 +488,7 @@ def main() -> int:
                 check("anthropic messages.stream: PHI streamed locally in pieces", messages_stream_local)
                 check("anthropic messages.stream: cleared text streamed from the cloud", messages_stream_cleared)
                 check("anthropic messages: tool_use and tool_result round-trip, plain and streamed", messages_tools)
+                check("redaction: placeholders to the cloud, values restored in anthropic, responses and chat streams", redaction_restored)
                 check("local model: tool_choice any/required answers a call matching the schema", local_tool_calls)
                 check("anthropic messages: typed exceptions for a wrong key, a secret, extended thinking", messages_errors)
                 node_modules = os.environ.get("SLUICE_NODE_MODULES")
@@ -445,6 +496,7 @@ def main() -> int:
                     node = subprocess.run(
                         ["node", str(REPO / "tests/node/sdk_clients.js")], capture_output=True, text=True, timeout=600,
                         env=dict(os.environ, NODE_PATH=node_modules, SLUICE_BASE=base, SLUICE_KEY="sk-python-test",
+                                 SLUICE_GDPR_KEY="sk-python-gdpr", PERSONAL_PROMPT=PERSONAL_PROMPT,
                                  PHI_PROMPT=PHI_PROMPT, CLEARED_PROMPT=CLEARED_PROMPT, MOCK_ANSWER=MOCK_ANSWER))
                     print(node.stdout, end="")
                     node_passed = node.stdout.count("ok   ")
@@ -457,7 +509,7 @@ def main() -> int:
             finally:
                 proc.terminate()
                 proc.wait(timeout=60)
-        leaked = [c for c in CANARIES if any(c in b for b in cloud.bodies)]
+        leaked = [c for c in CANARIES + PERSONAL_VALUES if any(c in b for b in cloud.bodies)]
         if leaked:
             failed += 1
             print(f"FAIL the mock cloud received canary values: {leaked}")
@@ -465,7 +517,7 @@ def main() -> int:
             passed += 1
             print(f"ok   the mock cloud's {len(cloud.bodies)} requests contain no canary value")
         logs = log_path.read_text(errors="replace")
-        leaked = [c for c in CANARIES if c in logs]
+        leaked = [c for c in CANARIES + PERSONAL_VALUES if c in logs]
         if leaked:
             failed += 1
             print(f"FAIL gateway logs contain canary values: {leaked}")

@@ -16,8 +16,11 @@
 //! 3. PHI prompts through `/v1/scan` (detect and decide, nothing forwarded), full detection with
 //!    NER only where it can change the decision, then with `[detect] ner_always`: c=1 and c=8.
 //! 4. The same cleared prompts through every route (chat completions, Anthropic Messages, the
-//!    Responses API, legacy completions, embeddings), full detection, c=8, each paired with the
-//!    mock's own endpoint it is forwarded to: what each front end adds, next to what chat adds.
+//!    Responses API, legacy completions, embeddings), each paired with the mock's own endpoint it
+//!    is forwarded to: what each front end adds, next to what chat adds. Full detection at c=8,
+//!    then NER off at c=1, where the translations are a larger share of what sluice adds.
+//!
+//! GATEWAY_BENCH_ONLY=routes runs phase 4 alone (to repeat it, e.g. when a route changed).
 //!
 //! The scan cache is cut to two entries and every request carries one of 4,096 distinct prompts,
 //! so every request is scanned. After each gateway, its metrics must show that every request was
@@ -101,7 +104,13 @@ async fn bench(duration: Duration) -> anyhow::Result<()> {
             },
         ),
     ];
-    for (ner, cases) in [(true, &full[..]), (false, &no_ner[..])] {
+    let only_routes = std::env::var("GATEWAY_BENCH_ONLY").is_ok_and(|only| only == "routes");
+    let phases: &[(bool, &[(&str, Load)])] = if only_routes {
+        &[]
+    } else {
+        &[(true, &full[..]), (false, &no_ner[..])]
+    };
+    for &(ner, cases) in phases {
         let audit = AuditDir::new(scratch.path(), if ner { "full" } else { "no-ner" })?;
         let config = gateway_config(&mock.chat_url(), &audit)?;
         let gateway = sluice::server::start(config, pipeline(ner)?).await?;
@@ -132,8 +141,18 @@ async fn bench(duration: Duration) -> anyhow::Result<()> {
             bail!("the mock received {forwarded} requests, expected {sent} via sluice + {direct_total} direct");
         }
     }
-    let phi_rows = phi_phase(&runner, scratch.path()).await?;
-    let route_rows = routes_phase(&runner, scratch.path(), &prompts).await?;
+    let phi_rows = if only_routes {
+        Vec::new()
+    } else {
+        phi_phase(&runner, scratch.path()).await?
+    };
+    let mut route_rows = Vec::new();
+    for (ner, load) in [
+        (true, Load::Closed { connections: 8 }),
+        (false, Load::Closed { connections: 1 }),
+    ] {
+        route_rows.extend(routes_phase(&runner, scratch.path(), &prompts, ner, load).await?);
+    }
     print_report(
         &rows,
         mean_chars,
@@ -155,16 +174,18 @@ const ROUTES: [(&str, &str); 5] = [
     ("embeddings", "embeddings"),
 ];
 
-/// Cleared prompts through every route of one gateway (full detection), each paired with a
-/// direct run against the mock endpoint it is forwarded to.
+/// Cleared prompts through every route of one gateway (NER on or off), each paired with a
+/// direct run against the mock endpoint it is forwarded to, under `load`.
 async fn routes_phase(
     runner: &Runner<'_>,
     scratch: &Path,
     prompts: &[String],
+    ner: bool,
+    load: Load,
 ) -> anyhow::Result<Vec<Row>> {
-    let audit = AuditDir::new(scratch, "routes")?;
+    let audit = AuditDir::new(scratch, if ner { "routes" } else { "routes-no-ner" })?;
     let config = gateway_config(&runner.mock.chat_url(), &audit)?;
-    let gateway = sluice::server::start(config, pipeline(true)?).await?;
+    let gateway = sluice::server::start(config, pipeline(ner)?).await?;
     let mock_base = runner.mock.chat_url().replace("/chat/completions", "");
     let mut rows = Vec::new();
     let mut sent = 0;
@@ -177,7 +198,6 @@ async fn routes_phase(
         };
         let url = format!("http://{}/v1/{route}", gateway.addr);
         sent += runner.warm_up(&url).await?;
-        let load = Load::Closed { connections: 8 };
         let direct = runner
             .oha(&format!("{mock_base}/{upstream}"), load, runner.duration)
             .await?;
@@ -185,7 +205,11 @@ async fn routes_phase(
         sent += through.ok;
         rows.push(Row {
             case: route,
-            load: describe(load),
+            load: format!(
+                "{}, {}",
+                if ner { "full detection" } else { "NER off" },
+                describe(load)
+            ),
             direct,
             sluice: through,
             load_avg: load_average()?,
@@ -198,12 +222,18 @@ async fn routes_phase(
 
 fn print_routes_report(rows: &[Row]) {
     println!();
-    println!("Cleared prompts through every route (full detection), each against the mock endpoint it is forwarded to:");
-    println!("| route | load | direct p50 / p99 ms | sluice p50 / p99 ms | added p50 / p99 ms | added p50 vs chat | sluice req/s | load avg (1/5/15 min) |");
+    println!(
+        "Cleared prompts through every route, each against the mock endpoint it is forwarded to:"
+    );
+    println!("| route | detection, load | direct p50 / p99 ms | sluice p50 / p99 ms | added p50 / p99 ms | added p50 vs chat | sluice req/s | load avg (1/5/15 min) |");
     println!("|---|---|---|---|---|---|---|---|");
     let added = |r: &Row| r.sluice.p50_ms - r.direct.p50_ms;
-    let chat = rows.first().map_or(f64::NAN, added);
+    let mut chat = f64::NAN;
     for r in rows {
+        // Each group of routes starts with chat completions, the baseline of its ratios.
+        if r.case == ROUTES[0].0 {
+            chat = added(r);
+        }
         println!(
             "| /v1/{} | {} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2}x | {:.0} | {} |",
             r.case,

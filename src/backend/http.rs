@@ -309,17 +309,14 @@ impl HttpBackend {
             });
         }
         let body = read_body(response, MAX_ANSWER_BYTES).await?;
-        let answer: serde_json::Value =
+        // Checked for shape and usage only: the vectors (thousands of floats per input) are
+        // skipped, not parsed, and forwarded as the upstream's bytes.
+        let answer: EmbeddingsShape =
             serde_json::from_slice(&body).map_err(|_| BackendError::Protocol {
                 detail: "the answer is not an embeddings list".to_owned(),
             })?;
-        if !answer["data"].is_array() {
-            return Err(BackendError::Protocol {
-                detail: "the answer is not an embeddings list".to_owned(),
-            });
-        }
         Ok(EmbeddingsAnswer {
-            prompt_tokens: answer["usage"]["prompt_tokens"].as_u64(),
+            prompt_tokens: answer.usage.and_then(|u| u.prompt_tokens),
             body,
         })
     }
@@ -416,6 +413,22 @@ async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Byte
         body.extend_from_slice(&chunk);
     }
     Ok(Bytes::from(body))
+}
+
+/// What sluice reads of an upstream's embeddings answer.
+#[derive(serde::Deserialize)]
+struct EmbeddingsShape {
+    /// Required (an answer without it is not an embeddings list), never read.
+    #[serde(rename = "data")]
+    _data: Vec<serde::de::IgnoredAny>,
+    #[serde(default)]
+    usage: Option<EmbeddingsUsage>,
+}
+
+#[derive(serde::Deserialize)]
+struct EmbeddingsUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
 }
 
 /// How an upstream's SSE events become chat events.

@@ -12,6 +12,7 @@ const key = process.env.SLUICE_KEY;
 const PHI = process.env.PHI_PROMPT;
 const CLEARED = process.env.CLEARED_PROMPT;
 const ANSWER = process.env.MOCK_ANSWER;
+const PERSONAL = process.env.PERSONAL_PROMPT;
 
 const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: key, maxRetries: 0, timeout: 120000 });
 const claude = new Anthropic({ baseURL: base, apiKey: key, maxRetries: 0, timeout: 120000 });
@@ -98,6 +99,14 @@ const checks = [
       question, { role: "assistant", content: first.content },
       { role: "user", content: [{ type: "tool_result", tool_use_id: use.id, content: "sunny" }] }] });
     assert(second.content[0].text === ANSWER, "no answer after the tool result");
+  }],
+  ["node anthropic messages.stream: redacted for the cloud, restored across deltas", async () => {
+    const gdpr = new Anthropic({ baseURL: base, apiKey: process.env.SLUICE_GDPR_KEY, maxRetries: 0, timeout: 120000 });
+    const stream = gdpr.messages.stream({ model: "echo", max_tokens: 100, messages: [{ role: "user", content: PERSONAL }] });
+    const pieces = [];
+    stream.on("text", (t) => pieces.push(t));
+    const final = await stream.finalMessage();
+    assert(final.content[0].text === PERSONAL && pieces.join("") === PERSONAL, "not restored");
   }],
   ["node anthropic: AuthenticationError and PermissionDeniedError", async () => {
     const bad = new Anthropic({ baseURL: base, apiKey: "nope", maxRetries: 0 });
