@@ -4,11 +4,13 @@
 //! An OpenAI-compatible upstream gets the request as the client sent it (unknown fields
 //! included), with only the model renamed if configured. Anthropic gets the same request
 //! translated by `super::anthropic` (which adds nothing that was not scanned), and its answers
-//! come back as chat completions, so restoration, auditing and every front end work unchanged. Streams are relayed event by event as bytes arrive, never buffered
-//! whole. A failed attempt is retried only while nothing of the answer exists yet (connection
-//! refused, 502/503/504): once `chat` has returned, a stream is never restarted, because the
-//! client may already hold part of an answer. The API key lives in a header value marked
-//! sensitive and is never formatted into logs or errors.
+//! come back as chat completions, so restoration, auditing and every front end work unchanged.
+//!
+//! Streams are relayed event by event as bytes arrive, never buffered whole. A failed attempt is
+//! retried only while nothing of the answer exists yet (connection refused, 502/503/504): once
+//! `chat` has returned, a stream is never restarted, because the client may already hold part
+//! of an answer. The API key lives in a header value marked sensitive and is never formatted
+//! into logs or errors.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;

@@ -1,5 +1,6 @@
-//! The HTTP surface: route table (the generating routes are in `chat`), the small endpoints (models, scan, health, readiness, metrics),
-//! and OpenAI-shaped 404/405 answers for everything else.
+//! The HTTP surface: the route table (the generating routes are served by `chat`), the small
+//! endpoints (models, scan, health, readiness, metrics), and OpenAI-shaped 404/405 answers for
+//! everything else.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;

@@ -3,8 +3,9 @@
 //! The model is loaded once and shared by a few slots ([`slots`]), each generating one answer at
 //! a time on its own thread. A request is checked, rendered and tokenized on the blocking pool
 //! ([`prompt`]), then queued; the async side only relays events ([`answer`]). Nothing here runs
-//! model code on the async runtime. `response_format` JSON modes are enforced by a grammar
-//! ([`json`]).
+//! model code on the async runtime. `response_format` JSON modes and schemas ([`json`]) and tool
+//! calls ([`tools`]) are enforced by grammars. Embeddings come from a context of their own,
+//! started on first use ([`embed`]).
 
 mod answer;
 mod embed;
@@ -337,14 +338,14 @@ impl Backend for EmbeddedLlama {
         request: EmbeddingsRequest,
     ) -> BoxFuture<'_, Result<EmbeddingsAnswer, BackendError>> {
         Box::pin(async move {
-            let embedded = self.embedder.embed(request.input.clone()).await?;
-            let native = embedded.vectors.first().map_or(0, Vec::len) as u64;
+            let native = self.model.n_embd() as u64;
             if request.dimensions().is_some_and(|d| d != native) {
                 return Err(BackendError::BadRequest {
                     message: format!("the local model's embeddings have {native} dimensions"),
                     param: Some("dimensions".to_owned()),
                 });
             }
+            let embedded = self.embedder.embed(request.input.clone()).await?;
             let body =
                 embeddings_answer(&request, &embedded.vectors, embedded.prompt_tokens as u64);
             Ok(EmbeddingsAnswer {
