@@ -48,12 +48,55 @@ impl OutputFormat {
 }
 
 /// The GBNF grammar of a JSON schema (rule `root`). `param` names the schema in the error.
+///
+/// String `pattern`s are left out of the grammar (the model still reads them in the prompt):
+/// llama.cpp's converter writes every pattern it cannot express straight to stderr, quoting it,
+/// and a pattern is client text that must not reach the gateway's logs.
 pub fn schema_grammar(schema: &Value, param: &str) -> Result<String, BackendError> {
+    let schema = without_patterns(schema);
     llama_cpp_2::json_schema_to_grammar(&schema.to_string()).map_err(|_| BackendError::BadRequest {
         message: "the local model cannot enforce this JSON schema (llama.cpp's grammar converter                   rejects it: unresolvable $ref or an unsupported construct)"
             .to_owned(),
         param: Some(param.to_owned()),
     })
+}
+
+/// Keywords whose value is a map of names to subschemas.
+const SCHEMA_MAPS: &[&str] = &[
+    "properties",
+    "patternProperties",
+    "$defs",
+    "definitions",
+    "dependentSchemas",
+];
+
+/// `schema` without its `pattern` keywords, at any depth. Only schema positions are walked, so
+/// a property that happens to be called `pattern` stays.
+fn without_patterns(schema: &Value) -> Value {
+    let Value::Object(node) = schema else {
+        return match schema {
+            Value::Array(items) => Value::Array(items.iter().map(without_patterns).collect()),
+            other => other.clone(),
+        };
+    };
+    let mut out = serde_json::Map::with_capacity(node.len());
+    for (key, value) in node {
+        let kept = match (key.as_str(), value) {
+            ("pattern", Value::String(_)) => continue,
+            (map, Value::Object(entries)) if SCHEMA_MAPS.contains(&map) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(name, sub)| (name.clone(), without_patterns(sub)))
+                    .collect(),
+            ),
+            // Data, not schemas: kept exactly.
+            ("enum" | "const" | "default" | "examples" | "required", _) => value.clone(),
+            (_, Value::Object(_) | Value::Array(_)) => without_patterns(value),
+            _ => value.clone(),
+        };
+        out.insert(key.clone(), kept);
+    }
+    Value::Object(out)
 }
 
 /// Reads `response_format`.
@@ -138,6 +181,24 @@ mod tests {
                 .as_deref(),
             Some(JSON_OBJECT_GRAMMAR)
         );
+    }
+
+    #[test]
+    fn patterns_are_left_out_of_the_grammar_but_a_property_called_pattern_is_not() {
+        let schema = serde_json::json!({"type": "object", "properties": {
+            "zip": {"type": "string", "pattern": "[0-9]{5}"},
+            "pattern": {"type": "string"},
+            "list": {"type": "array", "items": {"anyOf": [{"type": "string", "pattern": "^a+$"}]}},
+        }, "required": ["pattern"], "enum": [{"pattern": "x"}]});
+        let stripped = without_patterns(&schema);
+        let text = stripped.to_string();
+        assert!(
+            !text.contains("[0-9]{5}") && !text.contains("^a+$"),
+            "{text}"
+        );
+        assert!(stripped["properties"]["pattern"].is_object());
+        assert_eq!(stripped["enum"], schema["enum"]);
+        assert!(schema_grammar(&schema, "p").unwrap().contains("root ::="));
     }
 
     #[test]
