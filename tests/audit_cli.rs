@@ -27,6 +27,13 @@ fn audit(args: &[&str]) -> (String, String) {
     (format!("{code:?}"), String::from_utf8(out).unwrap())
 }
 
+/// The error of a command that fails as a command (exit code 2).
+fn audit_error(args: &[&str]) -> String {
+    let cli =
+        Cli::try_parse_from(std::iter::once("sluice-audit").chain(args.iter().copied())).unwrap();
+    execute(cli.args, &mut Vec::new()).unwrap_err().to_string()
+}
+
 fn ok() -> String {
     format!("{:?}", std::process::ExitCode::SUCCESS)
 }
@@ -208,6 +215,27 @@ fn report_summarizes_phi_and_the_chain() {
     );
     assert!(out.contains("Chain: verified"), "{out}");
     assert!(out.contains("(trusted key)"), "{out}");
+    assert!(
+        out.find("Chain: verified").unwrap() < out.find("Requests").unwrap(),
+        "{out}"
+    );
+    let (code, csv) = audit(&[
+        "report",
+        dir(&f),
+        "--until",
+        "2025-06-01",
+        "--pubkey",
+        pubkey,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, ok(), "{csv}");
+    assert!(csv.is_ascii());
+    assert!(csv.starts_with("field,value\nverification."), "{csv}");
+    assert!(
+        csv.contains("phi_requests.unredacted_to_cloud,0\n"),
+        "{csv}"
+    );
 
     let (_, out) = audit(&["report", dir(&f), "--pubkey", pubkey]);
     assert!(out.contains("Requests with PHI: 5"), "{out}");
@@ -245,7 +273,49 @@ fn verify_exits_1_with_the_location_of_a_tamper() {
     );
     let (code, out) = audit(&["report", dir(&f)]);
     assert_ne!(code, ok());
-    assert!(out.contains("VERIFICATION FAILED"), "{out}");
+    let failure = out
+        .find("VERIFICATION FAILED")
+        .expect("the failure is reported");
+    assert!(
+        failure < out.find("Requests").unwrap(),
+        "the verification result leads: {out}"
+    );
+    assert!(
+        !out.contains("0 PHI requests reached a cloud model unredacted"),
+        "no conclusion from a tampered log: {out}"
+    );
+    assert!(out.contains("no conclusion"), "{out}");
+    for format in ["json", "csv"] {
+        let (code, out) = audit(&["report", dir(&f), "--format", format]);
+        assert_ne!(code, ok());
+        assert!(out.contains("failed"), "{format}: {out}");
+        assert!(out.is_ascii() || format == "json", "{format}: {out}");
+    }
+    let (_, json) = audit(&["report", dir(&f), "--format", "json"]);
+    assert!(json.starts_with("{\n  \"verification\""), "{json}");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["verification"]["status"], "failed");
+}
+
+#[test]
+fn an_unknown_entity_type_is_an_error_that_suggests_one() {
+    let f = build();
+    for (asked, meant) in [
+        ("SSN", "US_SSN"),
+        ("us_snn", "US_SSN"),
+        ("EMAIL_ADRESS", "EMAIL_ADDRESS"),
+    ] {
+        let error = audit_error(&["show", dir(&f), "--entity", asked]);
+        assert!(
+            error.contains(&format!("did you mean {meant}?")),
+            "{asked}: {error}"
+        );
+    }
+    let (code, out) = audit(&["show", dir(&f), "--entity", "us_ssn", "--format", "csv"]);
+    assert_eq!(code, ok(), "{out}");
+    assert!(out.lines().count() > 1, "lower case is accepted: {out}");
+    assert!(out.is_ascii(), "{out}");
+    assert!(out.contains("US_SSN:"), "{out}");
 }
 
 #[test]

@@ -102,6 +102,16 @@ pub fn entities_cell(d: &DecisionRecord) -> String {
         .join(" ")
 }
 
+/// [`entities_cell`] in plain ASCII, for CSV: `PERSON:1 US_SSN:2`.
+fn entities_cell_ascii(d: &DecisionRecord) -> String {
+    d.entities
+        .types()
+        .iter()
+        .map(|t| format!("{}:{}", t.entity_type(), t.count()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// One printed row.
 #[derive(Debug, Default, Serialize)]
 struct Row {
@@ -204,12 +214,22 @@ struct JsonRow<'a> {
 const CSV_HEADER: &str =
     "seq,ts,kind,request_id,client,action,backend,entities,rules,status,latency_ms,tokens_in,tokens_out,detail";
 
-/// Quotes a CSV field when needed, and defuses cells a spreadsheet would run as a formula.
+/// Quotes a CSV field when needed, defuses cells a spreadsheet would run as a formula, and
+/// keeps the file plain ASCII (any other character is written as `\u{...}`), so that every
+/// tool a reviewer opens it with reads the same bytes.
 fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
+    let mut ascii = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else {
+            ascii.push_str(&format!("\\u{{{:04x}}}", c as u32));
+        }
+    }
+    let s = if ascii.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{ascii}")
     } else {
-        s.to_string()
+        ascii
     };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -240,7 +260,10 @@ fn print_row(
             writeln!(out)
         }
         Format::Csv => {
-            let r = row(record, body);
+            let mut r = row(record, body);
+            if let Body::Decision(d) = body {
+                r.entities = entities_cell_ascii(d);
+            }
             let fields = [
                 r.seq.to_string(),
                 r.ts,
@@ -378,6 +401,12 @@ mod tests {
         let z = parse_time_bound("2025-06-01T13:30:00+02:00", false).unwrap();
         assert_eq!(z.to_rfc3339(), "2025-06-01T11:30:00+00:00");
         assert!(parse_time_bound("yesterday", false).is_err());
+    }
+
+    #[test]
+    fn csv_is_plain_ascii() {
+        assert_eq!(csv_field("Zoë"), "Zo\\u{00eb}");
+        assert!(csv_field("日本, x").is_ascii());
     }
 
     #[test]

@@ -166,12 +166,155 @@ pub fn build(
     report
 }
 
+impl Report {
+    /// Writes the chain's verification result (first in every format: figures from a log that
+    /// failed verification are no evidence).
+    fn write_chain(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.verification {
+            Ok(s) => {
+                match &s.last_checkpoint {
+                    Some(seen) => writeln!(
+                        f,
+                        "Chain: verified, {} records (seq 0..{}); signed up to seq {} at {} by {} ({})",
+                        s.records,
+                        s.last_seq,
+                        seen.checkpoint.seq,
+                        seen.checkpoint.time,
+                        seen.checkpoint.key_id,
+                        if s.keys_trusted { "trusted key" } else { "key declared in the log; pass --pubkey" }
+                    )?,
+                    None => writeln!(
+                        f,
+                        "Chain: verified, {} records (seq 0..{}); no signed checkpoint yet",
+                        s.records, s.last_seq
+                    )?,
+                }
+                writeln!(f, "Head: {} (log {})", s.head, s.log_id)
+            }
+            Err(e) => {
+                writeln!(f, "Chain: VERIFICATION FAILED: {e}")?;
+                writeln!(
+                    f,
+                    "The figures below are read from a log that failed verification: they are not evidence until the failure is explained."
+                )
+            }
+        }
+    }
+
+    /// The report as pretty JSON text, verification first.
+    pub fn to_json_text(&self) -> String {
+        serde_json::to_string_pretty(&self.fields()).expect("report fields always serialize")
+    }
+
+    /// The report's fields in the order every format prints them.
+    fn fields(&self) -> ReportFields {
+        let verification = match &self.verification {
+            Ok(s) => serde_json::json!({
+                "status": "verified",
+                "records": s.records,
+                "last_seq": s.last_seq,
+                "head": s.head.to_string(),
+                "log_id": s.log_id,
+                "signed_up_to_seq": s.last_checkpoint.as_ref().map(|c| c.checkpoint.seq),
+                "keys_trusted": s.keys_trusted,
+            }),
+            Err(e) => serde_json::json!({"status": "failed", "failure": e.to_string()}),
+        };
+        let (d, p) = (&self.decisions, &self.phi);
+        ReportFields {
+            verification,
+            since: self.since.map(format_ts),
+            until: self.until.map(format_ts),
+            requests: serde_json::json!({"total": d.total, "allow": d.allow, "redact": d.redact, "local": d.local, "block": d.block}),
+            phi_requests: serde_json::json!({
+                "total": p.total, "on_premise": p.on_premise, "blocked": p.blocked,
+                "redacted_to_cloud": p.redacted_to_cloud, "unredacted_to_cloud": p.unredacted_to_cloud,
+                "not_served": p.not_served,
+            }),
+            outcomes: self.outcomes,
+            server_errors: self.server_errors,
+            without_outcome: self.without_outcome,
+            policies_loaded: self.policies_loaded,
+            policies_rejected: self.policies_rejected,
+            recoveries: self.recoveries,
+        }
+    }
+
+    /// The report as `field,value` CSV lines (plain ASCII), verification first.
+    pub fn to_csv(&self) -> String {
+        fn flatten(prefix: &str, value: &serde_json::Value, out: &mut String) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    for (k, v) in map {
+                        let key = if prefix.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{prefix}.{k}")
+                        };
+                        flatten(&key, v, out);
+                    }
+                }
+                serde_json::Value::Null => out.push_str(&format!("{prefix},\n")),
+                serde_json::Value::String(s) => {
+                    let ascii: String = s
+                        .chars()
+                        .map(|c| if c.is_ascii() && c != '"' { c } else { '?' })
+                        .collect();
+                    out.push_str(&format!("{prefix},\"{ascii}\"\n"));
+                }
+                other => out.push_str(&format!("{prefix},{other}\n")),
+            }
+        }
+        let mut out = String::from("field,value\n");
+        // Field by field in declaration order (the serialized struct keeps it; a JSON map would
+        // sort the keys and put verification last).
+        let fields = serde_json::to_value(self.fields()).expect("report fields always serialize");
+        for name in ReportFields::ORDER {
+            flatten(name, &fields[name], &mut out);
+        }
+        out
+    }
+}
+
+/// [`Report`] as JSON and CSV print it, verification first.
+#[derive(serde::Serialize)]
+struct ReportFields {
+    verification: serde_json::Value,
+    since: Option<String>,
+    until: Option<String>,
+    requests: serde_json::Value,
+    phi_requests: serde_json::Value,
+    outcomes: u64,
+    server_errors: u64,
+    without_outcome: u64,
+    policies_loaded: u64,
+    policies_rejected: u64,
+    recoveries: u64,
+}
+
+impl ReportFields {
+    const ORDER: [&'static str; 11] = [
+        "verification",
+        "since",
+        "until",
+        "requests",
+        "phi_requests",
+        "outcomes",
+        "server_errors",
+        "without_outcome",
+        "policies_loaded",
+        "policies_rejected",
+        "recoveries",
+    ];
+}
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bound = |t: Option<DateTime<Utc>>, open: &str| {
             t.map(format_ts).unwrap_or_else(|| open.to_string())
         };
         writeln!(f, "sluice audit report")?;
+        self.write_chain(f)?;
         writeln!(
             f,
             "Period: {} to {} (UTC; start inclusive, end exclusive)",
@@ -199,7 +342,12 @@ impl fmt::Display for Report {
             p.unredacted_to_cloud
         )?;
         writeln!(f, "  refused before reaching any model: {}", p.not_served)?;
-        if p.unredacted_to_cloud == 0 {
+        if self.verification.is_err() {
+            writeln!(
+                f,
+                "  => no conclusion: the log failed verification (see the Chain line above)."
+            )?;
+        } else if p.unredacted_to_cloud == 0 {
             writeln!(
                 f,
                 "  => 0 PHI requests reached a cloud model unredacted ({} on-premise, {} blocked, {} redacted, {} refused).",
@@ -222,29 +370,6 @@ impl fmt::Display for Report {
             "Policies: {} loaded, {} rejected; log recoveries: {}",
             self.policies_loaded, self.policies_rejected, self.recoveries
         )?;
-        match &self.verification {
-            Ok(s) => {
-                match &s.last_checkpoint {
-                    Some(seen) => writeln!(
-                        f,
-                        "Chain: verified, {} records (seq 0..{}); signed up to seq {} at {} by {} ({})",
-                        s.records,
-                        s.last_seq,
-                        seen.checkpoint.seq,
-                        seen.checkpoint.time,
-                        seen.checkpoint.key_id,
-                        if s.keys_trusted { "trusted key" } else { "key declared in the log; pass --pubkey" }
-                    )?,
-                    None => writeln!(
-                        f,
-                        "Chain: verified, {} records (seq 0..{}); no signed checkpoint yet",
-                        s.records, s.last_seq
-                    )?,
-                }
-                writeln!(f, "Head: {} (log {})", s.head, s.log_id)?;
-            }
-            Err(e) => writeln!(f, "Chain: VERIFICATION FAILED: {e}")?,
-        }
         writeln!(
             f,
             "\"With PHI\": the request's detected entities include a health identifier ({}), or health context ({}) together with an identifier of a person (any other type but secrets and deny-list terms).",

@@ -123,6 +123,13 @@ pub struct StatsArgs {
     pub format: StatsFormat,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Csv,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
     /// The log directory.
@@ -132,6 +139,10 @@ pub struct ReportArgs {
     pub window: WindowArgs,
     #[command(flatten)]
     pub trust: TrustArgs,
+    /// Text for people; JSON or CSV (plain ASCII) for evidence systems. Every format leads with
+    /// the chain's verification result.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, clap::Args)]
@@ -219,13 +230,33 @@ fn verify(args: VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// An entity type named on the command line, as the catalog spells it; an unknown one is an
+/// error that suggests the nearest (an empty table would read as "no such requests").
+fn entity_type(name: String) -> anyhow::Result<String> {
+    let upper = name.to_ascii_uppercase();
+    if crate::detect::catalog::is_entity_type(&upper) {
+        return Ok(upper);
+    }
+    // "SSN" means US_SSN more surely than any spelling distance says.
+    let by_part = crate::detect::catalog::ENTITY_TYPES
+        .iter()
+        .map(|(t, _)| *t)
+        .find(|t| t.split('_').any(|part| part == upper));
+    let hint = by_part
+        .or_else(|| crate::detect::catalog::nearest_entity_type(&name))
+        .map(|t| format!("; did you mean {t}?"))
+        .unwrap_or_default();
+    anyhow::bail!("`{name}` is not an entity type{hint}")
+}
+
 fn show(args: ShowArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let entity = args.entity.map(entity_type).transpose()?;
     let filter = Filter {
         since: args.window.since,
         until: args.window.until,
         client: args.client,
         action: args.action,
-        entity: args.entity,
+        entity,
         rule: args.rule,
         kinds: args.kind,
     };
@@ -254,7 +285,11 @@ fn report_cmd(args: ReportArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
     let options = verify_options(&args.trust)?;
     check_dir(&args.dir)?;
     let report = report::build(&args.dir, args.window.since, args.window.until, &options);
-    write!(out, "{report}")?;
+    match args.format {
+        ReportFormat::Text => write!(out, "{report}")?,
+        ReportFormat::Json => writeln!(out, "{}", report.to_json_text())?,
+        ReportFormat::Csv => write!(out, "{}", report.to_csv())?,
+    }
     Ok(if report.verification.is_ok() {
         ExitCode::SUCCESS
     } else {
