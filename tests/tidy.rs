@@ -30,11 +30,11 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-#[test]
-fn the_layers_below_the_server_never_import_it() {
+/// Every line of the Rust files under `layers` that mentions one of `needles`, as `file:line: text`.
+fn lines_mentioning(layers: &[&str], needles: &[&str]) -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut offences = Vec::new();
-    for layer in SERVER_FREE {
+    for layer in layers {
         let mut files = Vec::new();
         rust_files(&root.join(layer), &mut files);
         assert!(
@@ -44,12 +44,18 @@ fn the_layers_below_the_server_never_import_it() {
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap();
             for (n, line) in text.lines().enumerate() {
-                if line.contains("crate::server") || line.contains("sluice::server") {
+                if needles.iter().any(|needle| line.contains(needle)) {
                     offences.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
                 }
             }
         }
     }
+    offences
+}
+
+#[test]
+fn the_layers_below_the_server_never_import_it() {
+    let offences = lines_mentioning(SERVER_FREE, &["crate::server", "sluice::server"]);
     assert!(
         offences.is_empty(),
         "these layers must not use the HTTP server:\n{}",
@@ -59,24 +65,7 @@ fn the_layers_below_the_server_never_import_it() {
 
 #[test]
 fn wire_formats_and_translations_never_use_the_http_framework() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut offences = Vec::new();
-    for layer in FRAMEWORK_FREE {
-        let mut files = Vec::new();
-        rust_files(&root.join(layer), &mut files);
-        assert!(
-            !files.is_empty(),
-            "{layer} has no Rust files: update this test"
-        );
-        for file in files {
-            let text = std::fs::read_to_string(&file).unwrap();
-            for (n, line) in text.lines().enumerate() {
-                if line.contains("actix_web") || line.contains("reqwest") {
-                    offences.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
-                }
-            }
-        }
-    }
+    let offences = lines_mentioning(FRAMEWORK_FREE, &["actix_web", "reqwest"]);
     assert!(
         offences.is_empty(),
         "wire formats and API translations are pure:\n{}",

@@ -221,18 +221,11 @@ impl HttpBackend {
             BackendError::bad_request("the request cannot be serialized for the upstream")
         })?;
         let response = self
-            .send(&self.endpoint, Bytes::from(body), streaming)
+            .succeeded(
+                self.send(&self.endpoint, Bytes::from(body), streaming)
+                    .await?,
+            )
             .await?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = read_body(response, MAX_ERROR_BYTES)
-                .await
-                .unwrap_or_default();
-            return Err(BackendError::Upstream {
-                status: status.as_u16(),
-                body: self.error_body(status.as_u16(), body),
-            });
-        }
         if streaming {
             let decoder = match self.wire {
                 Wire::OpenAi => Decoder::Chat,
@@ -269,6 +262,25 @@ impl HttpBackend {
             })
     }
 
+    /// The response if its status is a success, else the upstream's error (its body kept, in
+    /// OpenAI's shape, for the client).
+    async fn succeeded(
+        &self,
+        response: reqwest::Response,
+    ) -> Result<reqwest::Response, BackendError> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let body = read_body(response, MAX_ERROR_BYTES)
+            .await
+            .unwrap_or_default();
+        Err(BackendError::Upstream {
+            status: status.as_u16(),
+            body: self.error_body(status.as_u16(), body),
+        })
+    }
+
     /// An upstream's error body as sluice relays it: OpenAI's shape, so every front end can
     /// read it (Anthropic's errors are translated; their text is the cloud's own).
     fn error_body(&self, status: u16, body: Bytes) -> Bytes {
@@ -298,18 +310,11 @@ impl HttpBackend {
         let body = serde_json::to_vec(&request.to_json())
             .map_err(|_| BackendError::bad_request("the request cannot be serialized"))?;
         let response = self
-            .send(&self.embeddings, Bytes::from(body), false)
+            .succeeded(
+                self.send(&self.embeddings, Bytes::from(body), false)
+                    .await?,
+            )
             .await?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = read_body(response, MAX_ERROR_BYTES)
-                .await
-                .unwrap_or_default();
-            return Err(BackendError::Upstream {
-                status: status.as_u16(),
-                body,
-            });
-        }
         let body = read_body(response, MAX_ANSWER_BYTES).await?;
         // Checked for shape and usage only: the vectors (thousands of floats per input) are
         // skipped, not parsed, and forwarded as the upstream's bytes.

@@ -8,7 +8,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{FrontError, StreamEncoder};
+use super::{invalid, json_object, FrontError, StreamEncoder};
 use crate::openai::{
     ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, ChatMessage, Extra, Role,
     StopSequences, StreamOptions,
@@ -19,22 +19,7 @@ const UNSUPPORTED: &[&str] = &["echo", "suffix", "logprobs", "best_of"];
 
 /// Parses a completions request into the chat request, and the model name the client asked for.
 pub fn to_chat(body: &[u8]) -> Result<(ChatCompletionRequest, String), FrontError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        FrontError::bad_request(
-            format!(
-                "the request body is not valid JSON (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-            None,
-        )
-    })?;
-    let Value::Object(mut top) = value else {
-        return Err(FrontError::bad_request(
-            "the request body must be a JSON object",
-            None,
-        ));
-    };
+    let mut top = json_object(body)?;
     let model = match top.remove("model") {
         Some(Value::String(m)) => m,
         _ => return Err(invalid("model", "a string")),
@@ -235,13 +220,6 @@ fn openai_error_type(status: u16) -> &'static str {
         400..=499 => "invalid_request_error",
         _ => "server_error",
     }
-}
-
-fn invalid(field: &str, expected: &str) -> FrontError {
-    FrontError::bad_request(
-        format!("`{field}` must be {expected}"),
-        Some(field.to_owned()),
-    )
 }
 
 #[cfg(test)]

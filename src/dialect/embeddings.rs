@@ -7,28 +7,13 @@
 
 use serde_json::Value;
 
-use super::FrontError;
+use super::{invalid, json_object, FrontError};
 use crate::openai::embeddings::EmbeddingsRequest;
 use crate::openai::{ChatCompletionRequest, ChatMessage, MessageContent, Role};
 
 /// Parses an embeddings body into the chat request that is judged.
 pub fn to_chat(body: &[u8]) -> Result<ChatCompletionRequest, FrontError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        FrontError::bad_request(
-            format!(
-                "the request body is not valid JSON (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-            None,
-        )
-    })?;
-    let Value::Object(mut top) = value else {
-        return Err(FrontError::bad_request(
-            "the request body must be a JSON object",
-            None,
-        ));
-    };
+    let mut top = json_object(body)?;
     let model = match top.remove("model") {
         Some(Value::String(model)) => model,
         _ => return Err(invalid("model", "a string")),
@@ -87,13 +72,6 @@ pub fn from_chat(chat: &ChatCompletionRequest) -> EmbeddingsRequest {
             .collect(),
         extra: chat.extra.clone(),
     }
-}
-
-fn invalid(field: &str, expected: &str) -> FrontError {
-    FrontError::bad_request(
-        format!("`{field}` must be {expected}"),
-        Some(field.to_owned()),
-    )
 }
 
 #[cfg(test)]

@@ -49,6 +49,36 @@ pub trait StreamEncoder: Send {
     fn error(&mut self, status: u16, message: &str) -> Vec<String>;
 }
 
+/// A request body that must be one JSON object. The error names the position of a syntax
+/// error, never the text around it.
+pub fn json_object(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, FrontError> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        FrontError::bad_request(
+            format!(
+                "the request body is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+            None,
+        )
+    })?;
+    match value {
+        serde_json::Value::Object(object) => Ok(object),
+        _ => Err(FrontError::bad_request(
+            "the request body must be a JSON object",
+            None,
+        )),
+    }
+}
+
+/// "`field` must be ..." with `field` as the error's param.
+pub fn invalid(field: &str, expected: &str) -> FrontError {
+    FrontError::bad_request(
+        format!("`{field}` must be {expected}"),
+        Some(field.to_owned()),
+    )
+}
+
 /// One SSE event with an `event:` name, as Anthropic and the Responses API frame them.
 pub fn named_event(name: &str, data: &serde_json::Value) -> String {
     format!("event: {name}\ndata: {data}\n\n")

@@ -42,11 +42,6 @@ impl ClientRegistry {
             .filter(|s| !s.is_empty())
     }
 
-    /// The client whose key is in the `Authorization` header value, if any.
-    pub fn authenticate(&self, header: Option<&str>) -> Option<&Client> {
-        self.authenticate_key(header?.strip_prefix("Bearer ")?)
-    }
-
     /// The client whose key is `key`, if any.
     pub fn authenticate_key(&self, key: &str) -> Option<&Client> {
         let key = key.trim();
@@ -90,7 +85,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bearer_keys_map_to_clients() {
+    fn presented_keys_map_to_clients() {
         let reg = ClientRegistry::new(vec![
             Client {
                 name: "a".into(),
@@ -103,11 +98,35 @@ mod tests {
                 policies: vec![],
             },
         ]);
-        assert_eq!(reg.authenticate(Some("Bearer key-b")).unwrap().name, "b");
-        assert!(reg.authenticate(Some("Bearer key-c")).is_none());
-        assert!(reg.authenticate(Some("key-a")).is_none());
-        assert!(reg.authenticate(Some("Bearer ")).is_none());
-        assert!(reg.authenticate(None).is_none());
+        let authenticate = |headers: &[(&'static str, &'static str)]| {
+            let mut map = actix_web::http::header::HeaderMap::new();
+            for (name, value) in headers {
+                map.insert(
+                    actix_web::http::header::HeaderName::from_static(name),
+                    actix_web::http::header::HeaderValue::from_static(value),
+                );
+            }
+            presented_key(&map)
+                .and_then(|key| reg.authenticate_key(key))
+                .map(|c| c.name.clone())
+        };
+        assert_eq!(
+            authenticate(&[("authorization", "Bearer key-b")]).as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            authenticate(&[("x-api-key", "key-a")]).as_deref(),
+            Some("a")
+        );
+        assert_eq!(authenticate(&[("authorization", "Bearer key-c")]), None);
+        assert_eq!(authenticate(&[("authorization", "key-a")]), None);
+        assert_eq!(authenticate(&[("authorization", "Bearer ")]), None);
+        assert_eq!(authenticate(&[]), None);
+        // A malformed Authorization header does not hide a valid x-api-key.
+        assert_eq!(
+            authenticate(&[("authorization", "Basic xyz"), ("x-api-key", "key-b")]).as_deref(),
+            Some("b")
+        );
         assert_eq!(
             parse_sha256_hex(&hex::encode(sha256_of("x"))),
             Some(sha256_of("x"))

@@ -31,55 +31,17 @@ use super::front::{Echo, Front};
 use super::gateway::{authenticate, new_request_id, Gateway, Judged};
 use super::routing::{Route, SharedBackend};
 
-pub async fn chat_completions(
-    req: HttpRequest,
-    payload: web::Payload,
-    gateway: web::Data<Gateway>,
-) -> HttpResponse {
-    serve(Front::Chat, req, payload, gateway).await
-}
-
-pub async fn messages(
-    req: HttpRequest,
-    payload: web::Payload,
-    gateway: web::Data<Gateway>,
-) -> HttpResponse {
-    serve(Front::Messages, req, payload, gateway).await
-}
-
-pub async fn responses(
-    req: HttpRequest,
-    payload: web::Payload,
-    gateway: web::Data<Gateway>,
-) -> HttpResponse {
-    serve(Front::Responses, req, payload, gateway).await
-}
-
-pub async fn embeddings(
-    req: HttpRequest,
-    payload: web::Payload,
-    gateway: web::Data<Gateway>,
-) -> HttpResponse {
-    serve(Front::Embeddings, req, payload, gateway).await
-}
-
-pub async fn completions(
-    req: HttpRequest,
-    payload: web::Payload,
-    gateway: web::Data<Gateway>,
-) -> HttpResponse {
-    serve(Front::Completions, req, payload, gateway).await
-}
-
 /// Every generating route, end to end. The cross-cutting parts live here once, for every front
 /// end: authentication, the `x-sluice-*` headers (and the front end's own request-id header),
 /// the error shape, and the `RequestAnswered` event (log line and metric together).
-async fn serve(
-    front: Front,
+/// The handler of every generating route; its resource carries the [`Front`] it speaks.
+pub async fn serve(
+    front: web::Data<Front>,
     req: HttpRequest,
     payload: web::Payload,
     gateway: web::Data<Gateway>,
 ) -> HttpResponse {
+    let front = **front;
     let request_id = new_request_id();
     let started = Instant::now();
     let (client, result) = match authenticate(&gateway.clients, &req) {

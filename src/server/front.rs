@@ -39,6 +39,26 @@ pub enum Echo {
 }
 
 impl Front {
+    /// Every front end, each served at its [`Front::path`].
+    pub const ALL: [Front; 5] = [
+        Front::Chat,
+        Front::Messages,
+        Front::Responses,
+        Front::Embeddings,
+        Front::Completions,
+    ];
+
+    /// The route it is served at.
+    pub fn path(self) -> &'static str {
+        match self {
+            Front::Chat => "/v1/chat/completions",
+            Front::Messages => "/v1/messages",
+            Front::Completions => "/v1/completions",
+            Front::Responses => "/v1/responses",
+            Front::Embeddings => "/v1/embeddings",
+        }
+    }
+
     /// The route label in metrics and logs.
     pub fn as_str(self) -> &'static str {
         match self {

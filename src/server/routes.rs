@@ -6,37 +6,21 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::body::read_body;
-use super::chat::{chat_completions, completions, embeddings, messages, responses};
+use super::chat::serve;
 use super::error::ApiError;
+use super::front::Front;
 use super::gateway::{authenticate, Gateway};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    for front in Front::ALL {
+        cfg.service(
+            web::resource(front.path())
+                .app_data(web::Data::new(front))
+                .route(web::post().to(serve))
+                .default_service(web::to(method_not_allowed)),
+        );
+    }
     cfg.service(
-        web::resource("/v1/chat/completions")
-            .route(web::post().to(chat_completions))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/v1/messages")
-            .route(web::post().to(messages))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/v1/responses")
-            .route(web::post().to(responses))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/v1/embeddings")
-            .route(web::post().to(embeddings))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/v1/completions")
-            .route(web::post().to(completions))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
         web::resource("/v1/models")
             .route(web::get().to(models))
             .default_service(web::to(method_not_allowed)),

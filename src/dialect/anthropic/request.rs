@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::dialect::{json_kind, FrontError};
+use crate::dialect::{invalid, json_kind, json_object, FrontError};
 use crate::openai::{
     ChatCompletionRequest, ChatMessage, ContentPart, Extra, FunctionCall, FunctionDefinition,
     ImageUrl, MessageContent, Role, StopSequences, StreamOptions, Tool, ToolCall,
@@ -22,22 +22,7 @@ const SUPPORTED: &str = "model, messages, max_tokens, system, stop_sequences, st
 /// Parses a Messages request body into the chat request sluice scans and forwards, and the model
 /// name the client asked for (the answer repeats it).
 pub fn to_chat(body: &[u8]) -> Result<(ChatCompletionRequest, String), FrontError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        FrontError::bad_request(
-            format!(
-                "the request body is not valid JSON (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-            None,
-        )
-    })?;
-    let Value::Object(mut top) = value else {
-        return Err(FrontError::bad_request(
-            "the request body must be a JSON object",
-            None,
-        ));
-    };
+    let mut top = json_object(body)?;
     let model = take_string(&mut top, "model")?.ok_or_else(|| missing("model"))?;
     let max_tokens = match top.remove("max_tokens") {
         Some(v) => v
@@ -487,13 +472,6 @@ fn take_number(top: &mut Map<String, Value>, field: &str) -> Result<Option<f64>,
 
 fn missing(field: &str) -> FrontError {
     FrontError::bad_request(format!("`{field}` is required"), Some(field.to_owned()))
-}
-
-fn invalid(field: &str, expected: &str) -> FrontError {
-    FrontError::bad_request(
-        format!("`{field}` must be {expected}"),
-        Some(field.to_owned()),
-    )
 }
 
 /// Whether an unknown field name may be repeated in an error: an identifier such as

@@ -115,14 +115,7 @@ const HOSTED_ITEM_TYPES: &[&str] = &[
 /// Parses a Responses request body into the chat request sluice works on, plus what the answer
 /// must echo.
 pub fn to_chat(body: &[u8]) -> Result<(ChatCompletionRequest, Echo), FrontError> {
-    let root: Value = serde_json::from_slice(body)
-        .map_err(|_| FrontError::bad_request("request body is not valid JSON", None))?;
-    let Value::Object(root) = root else {
-        return Err(FrontError::bad_request(
-            "request body must be a JSON object",
-            None,
-        ));
-    };
+    let root = crate::dialect::json_object(body)?;
     check_fields(&root)?;
 
     let model = required_string(&root, "model", "model")?.to_owned();
