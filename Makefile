@@ -15,7 +15,7 @@ export ORT_DYLIB_PATH ?= $(CURDIR)/models/onnxruntime/libonnxruntime.so.1.31.1
 .PHONY: run test models deps build bench bench-gateway lint fmt policy-test eval eval-gate eval-baseline eval-corpus eval-corpus-check
 
 run: deps models build
-	@$(SLUICE) audit keygen --if-missing >/dev/null
+	@$(SLUICE) audit keygen --config sluice.toml --if-missing >/dev/null
 	@if [ -z "$$SLUICE_API_KEY" ]; then \
 	  SLUICE_API_KEY="sk-sluice-$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"; \
 	  echo "SLUICE_API_KEY was not set; generated one for this run:"; \

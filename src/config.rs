@@ -2,8 +2,9 @@
 //!
 //! Secrets never live in this file. Client keys are given as their sha256 (`key_sha256`) or as the
 //! name of an environment variable holding the key (`key_env`); upstream API keys likewise come from
-//! environment variables named in `[backends.*]`. Relative paths are relative to the working
-//! directory (`make run` runs from the repository root).
+//! environment variables named in `[backends.*]`. Relative paths are relative to the directory
+//! of the configuration file, so `--config /etc/sluice/sluice.toml` means the same files from any
+//! working directory.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -191,6 +192,7 @@ impl Config {
                 message: e.message().to_string(),
             }
         })?;
+        config.resolve_paths(path.parent().unwrap_or(Path::new("")));
         if let Ok(listen) = std::env::var("SLUICE_LISTEN") {
             if !listen.is_empty() {
                 config.server.listen = listen;
@@ -205,6 +207,45 @@ impl Config {
 
     pub fn parse(text: &str) -> Result<Config, toml::de::Error> {
         toml::from_str(text)
+    }
+
+    /// Makes every relative file or directory path relative to `base` (the config file's
+    /// directory) instead of the working directory.
+    fn resolve_paths(&mut self, base: &Path) {
+        let at = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        at(&mut self.policies.dir);
+        let audit = &mut self.audit;
+        for p in [
+            &mut audit.dir,
+            &mut audit.signing_key,
+            &mut audit.fingerprint_key,
+            &mut audit.public_key,
+        ] {
+            at(p);
+        }
+        if let Some(p) = &mut audit.anchors_file {
+            at(p);
+        }
+        let detect = &mut self.detect;
+        for p in [
+            &mut detect.rules,
+            &mut detect.ner_model_dir,
+            &mut detect.onnxruntime,
+        ] {
+            at(p);
+        }
+        if let Some(p) = &mut detect.ner_model {
+            at(p);
+        }
+        for backend in self.backends.values_mut() {
+            if let BackendConfig::Llama(llama) = backend {
+                at(&mut llama.model);
+            }
+        }
     }
 
     /// Cross-section checks that serde cannot express.

@@ -157,7 +157,7 @@ fn show_filters_select_decisions_and_their_outcomes() {
         "show",
         dir(&f),
         "--rule",
-        "api_key_rule",
+        "api-key-rule",
         "--format",
         "json",
     ]);

@@ -440,7 +440,7 @@ async fn bad_input_gets_clear_openai_errors() {
     assert_eq!(r.status(), 401);
     let r = c
         .post(&url)
-        .bearer_auth("wrong")
+        .bearer_auth(WRONG_KEY)
         .json(&chat_body("hi", false))
         .send()
         .await
@@ -509,7 +509,48 @@ async fn bad_input_gets_clear_openai_errors() {
     assert!(upstream.received().is_empty());
     gw.stop().await.unwrap();
     upstream.stop().await;
+
+    // Every refusal before a decision is its own audit record: the error's type and status,
+    // the unknown key's fingerprint, the peer; never the key or the body.
+    verify(&audit);
+    let records = audit.all_records();
+    assert_no_canary("audit log", &records);
+    assert!(!records.contains(WRONG_KEY) && !records.contains("512-48-7391"));
+    let refused: Vec<serde_json::Value> = records
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["kind"] == "refused")
+        .map(|r| serde_json::from_str(r["body"].as_str().unwrap()).unwrap())
+        .collect();
+    let statuses: Vec<u64> = refused
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [401, 401, 400, 400, 400, 400, 400, 413],
+        "{refused:?}"
+    );
+    let fingerprinter =
+        sluice::audit::Fingerprinter::load(&audit.keys().join("fingerprint.key")).unwrap();
+    let expected = fingerprinter.fingerprint("API_KEY", WRONG_KEY);
+    assert!(
+        refused[0].get("key_fingerprint").is_none(),
+        "no key was presented"
+    );
+    assert_eq!(refused[1]["key_fingerprint"], expected.as_str());
+    assert_eq!(refused[1]["code"], "invalid_api_key");
+    assert_eq!(refused[1]["route"], "/v1/chat/completions");
+    assert_eq!(refused[1]["peer"], "127.0.0.1");
+    assert!(refused[1].get("client").is_none());
+    assert_eq!(refused[2]["client"], "tester");
+    assert_eq!(refused[2]["error_type"], "invalid_request_error");
+    // No decision was made for any of them.
+    assert!(!records.contains("\"kind\":\"decision\""));
 }
+
+/// A key no client holds; it must never reach the audit log.
+const WRONG_KEY: &str = "sk-wrong-7f3a9c1e5b2d";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scan_models_and_metrics_endpoints() {

@@ -191,11 +191,11 @@ fn test_command_reports_each_case_with_its_diff() {
     )
     .unwrap();
     let detect = sluice::cli::policy::DetectArgs {
-        rules: dir.path().join("no-rules-needed"),
+        rules: Some(dir.path().join("no-rules-needed")),
         no_ner: true,
     };
     let mut out = Vec::new();
-    let ok = sluice::cli::policy::test(&[path], &detect, &mut out).unwrap();
+    let ok = sluice::cli::policy::test(&[path], &detect, None, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(!ok);
     assert!(text.contains("  ok    passes [entities, line 9]"), "{text}");

@@ -1,6 +1,6 @@
 //! The typed bodies of each record kind.
 //!
-//! The gateway submits an [`Event`] (decision, outcome, policy loaded or rejected); the log writes
+//! The gateway submits an [`Event`] (decision, outcome, refused, policy loaded or rejected); the log writes
 //! the other kinds itself. Reading code parses any body with [`Body::parse`]. Every string field is
 //! something sluice or its operators authored (request ids it generated, client and backend names
 //! from sluice.toml, rule ids and reasons from rule packs and policy files), never request text.
@@ -67,9 +67,38 @@ pub struct OutcomeRecord {
     pub tokens_out: Option<u64>,
     /// The backend that served it (it may differ from the decision's after a fallback).
     pub backend: Option<BackendRef>,
-    /// The model the backend ran, as configured (not the name the client asked for).
+    /// The model name the request was served under when sluice.toml lists it (`[routing.models]`
+    /// or a backend's model), else `unlisted`: an upstream may echo any name a client sent.
     pub model: Option<String>,
     pub streamed: bool,
+}
+
+/// A request refused before any decision was made: a missing or unknown API key (401), or a
+/// request that could not be read or understood (400, 408, 413, 415, ...). Refused attempts are
+/// evidence too (who knocked, how often); the record holds the error's type and code but never
+/// its message, which may quote a field name the client sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedRecord {
+    pub request_id: String,
+    /// The route the request was sent to, e.g. `/v1/chat/completions`.
+    pub route: String,
+    /// The HTTP status sluice answered with.
+    pub status: u16,
+    /// OpenAI's error `type`, e.g. `authentication_error`, `invalid_request_error`.
+    pub error_type: String,
+    /// OpenAI's error `code`, e.g. `invalid_api_key`, when the error has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The client, when its key was valid and the request was refused for its content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// For an unknown key: its keyed fingerprint (entity type `API_KEY`), so repeated attempts
+    /// with one key can be followed and a leaked key recognised; never the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_fingerprint: Option<String>,
+    /// The connection's peer IP address (not a forwarded-for header, which the client writes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
 }
 
 /// A policy file passed validation and is now in force.
@@ -194,6 +223,7 @@ pub struct Recovered {
 pub enum Event {
     Decision(DecisionRecord),
     Outcome(OutcomeRecord),
+    Refused(RefusedRecord),
     PolicyLoaded(PolicyLoaded),
     PolicyRejected(PolicyRejected),
 }
@@ -203,6 +233,7 @@ impl Event {
         match self {
             Event::Decision(_) => Kind::Decision,
             Event::Outcome(_) => Kind::Outcome,
+            Event::Refused(_) => Kind::Refused,
             Event::PolicyLoaded(_) => Kind::PolicyLoaded,
             Event::PolicyRejected(_) => Kind::PolicyRejected,
         }
@@ -220,6 +251,7 @@ impl Event {
                 })
             }
             Event::Outcome(b) => serde_json::to_string(b),
+            Event::Refused(b) => serde_json::to_string(b),
             Event::PolicyLoaded(b) => serde_json::to_string(b),
             Event::PolicyRejected(b) => serde_json::to_string(b),
         };
@@ -235,6 +267,11 @@ impl From<DecisionRecord> for Event {
 impl From<OutcomeRecord> for Event {
     fn from(b: OutcomeRecord) -> Self {
         Event::Outcome(b)
+    }
+}
+impl From<RefusedRecord> for Event {
+    fn from(b: RefusedRecord) -> Self {
+        Event::Refused(b)
     }
 }
 impl From<PolicyLoaded> for Event {
@@ -257,6 +294,7 @@ pub enum Body {
     Shutdown(Shutdown),
     Decision(DecisionRecord),
     Outcome(OutcomeRecord),
+    Refused(RefusedRecord),
     PolicyLoaded(PolicyLoaded),
     PolicyRejected(PolicyRejected),
     Checkpoint(Checkpoint),
@@ -272,6 +310,7 @@ impl Body {
             Kind::Shutdown => Body::Shutdown(serde_json::from_str(json)?),
             Kind::Decision => Body::Decision(serde_json::from_str(json)?),
             Kind::Outcome => Body::Outcome(serde_json::from_str(json)?),
+            Kind::Refused => Body::Refused(serde_json::from_str(json)?),
             Kind::PolicyLoaded => Body::PolicyLoaded(serde_json::from_str(json)?),
             Kind::PolicyRejected => Body::PolicyRejected(serde_json::from_str(json)?),
             Kind::Checkpoint => Body::Checkpoint(serde_json::from_str(json)?),

@@ -31,6 +31,9 @@ pub struct AuditConfig {
     pub checkpoint_every_secs: u64,
     /// The ed25519 checkpoint signing key (PKCS#8 PEM); must lie outside `dir`.
     pub signing_key: PathBuf,
+    /// The signing key's public half (SPKI PEM, written by `sluice audit keygen`): the key
+    /// `sluice audit verify --config` trusts, when the file exists.
+    pub public_key: PathBuf,
     /// The HMAC fingerprint key (64 hex digits); must lie outside `dir`.
     pub fingerprint_key: PathBuf,
     /// Where checkpoints are also appended, one JSON object a line, for shipping elsewhere
@@ -51,6 +54,7 @@ impl Default for AuditConfig {
             checkpoint_every_records: 1000,
             checkpoint_every_secs: 60,
             signing_key: PathBuf::from(DEFAULT_SIGNING_KEY),
+            public_key: PathBuf::from(DEFAULT_PUBLIC_KEY),
             fingerprint_key: PathBuf::from(DEFAULT_FINGERPRINT_KEY),
             anchors_file: None,
             group: None,

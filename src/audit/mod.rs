@@ -30,7 +30,7 @@ mod writer;
 
 pub use body::{
     Action, BackendRef, Body, DecisionRecord, Event, OutcomeRecord, PolicyLoaded, PolicyRef,
-    PolicyRejected, SkippedDetector,
+    PolicyRejected, RefusedRecord, SkippedDetector,
 };
 pub use chain::ChainHash;
 pub use checkpoint::Checkpoint;

@@ -152,6 +152,12 @@ fn row(record: &StoredRecord, body: &Body) -> Row {
             row.rules = d.rule_ids.join(" ");
         }
         Body::Outcome(o) => fill_outcome(&mut row, o),
+        Body::Refused(r) => {
+            row.request_id = r.request_id.clone();
+            row.client = r.client.clone().unwrap_or_default();
+            row.status = r.status.to_string();
+            row.detail = refused_detail(r);
+        }
         Body::Checkpoint(c) => {
             row.detail = format!(
                 "covers seq {} head {} key {}",
@@ -183,6 +189,18 @@ fn row(record: &StoredRecord, body: &Body) -> Row {
         Body::Genesis(g) => row.detail = format!("log {} format {}", g.log_id, g.format),
     }
     row
+}
+
+/// What a refused record says, e.g. `/v1/chat/completions invalid_api_key key 3f9a12c4e5d6 from 10.0.0.7`.
+fn refused_detail(r: &super::body::RefusedRecord) -> String {
+    let mut detail = format!("{} {}", r.route, r.code.as_deref().unwrap_or(&r.error_type));
+    if let Some(f) = &r.key_fingerprint {
+        detail.push_str(&format!(" key {}", &f[..f.len().min(12)]));
+    }
+    if let Some(peer) = &r.peer {
+        detail.push_str(&format!(" from {peer}"));
+    }
+    detail
 }
 
 fn fill_outcome(row: &mut Row, o: &OutcomeRecord) {
@@ -290,6 +308,7 @@ fn print_row(
                     "{} {} {} [{}] {}",
                     r.client, r.action, r.backend, r.entities, r.rules
                 ),
+                Kind::Refused => format!("{} {} {}", r.status, r.client, r.detail),
                 Kind::Outcome => format!(
                     "{} {} {}ms in={} out={} {}",
                     r.status, r.backend, r.latency_ms, r.tokens_in, r.tokens_out, r.detail

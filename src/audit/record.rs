@@ -27,6 +27,7 @@ pub enum Kind {
     Shutdown,
     Decision,
     Outcome,
+    Refused,
     PolicyLoaded,
     PolicyRejected,
     Checkpoint,
@@ -34,13 +35,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Genesis,
         Kind::Rotated,
         Kind::Startup,
         Kind::Shutdown,
         Kind::Decision,
         Kind::Outcome,
+        Kind::Refused,
         Kind::PolicyLoaded,
         Kind::PolicyRejected,
         Kind::Checkpoint,
@@ -52,7 +54,11 @@ impl Kind {
     pub fn is_submitted(self) -> bool {
         matches!(
             self,
-            Kind::Decision | Kind::Outcome | Kind::PolicyLoaded | Kind::PolicyRejected
+            Kind::Decision
+                | Kind::Outcome
+                | Kind::Refused
+                | Kind::PolicyLoaded
+                | Kind::PolicyRejected
         )
     }
 
@@ -64,6 +70,7 @@ impl Kind {
             Kind::Shutdown => "shutdown",
             Kind::Decision => "decision",
             Kind::Outcome => "outcome",
+            Kind::Refused => "refused",
             Kind::PolicyLoaded => "policy_loaded",
             Kind::PolicyRejected => "policy_rejected",
             Kind::Checkpoint => "checkpoint",

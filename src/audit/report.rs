@@ -71,7 +71,18 @@ pub struct Report {
     pub policies_loaded: u64,
     pub policies_rejected: u64,
     pub recoveries: u64,
+    pub refused: RefusedCounts,
     pub verification: Result<Summary, Failure>,
+}
+
+/// Requests refused before any decision (`refused` records).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RefusedCounts {
+    pub total: u64,
+    /// 401: no key, or a key no client holds.
+    pub unauthenticated: u64,
+    /// Distinct unknown keys among them (by fingerprint).
+    pub unknown_keys: u64,
 }
 
 struct Request {
@@ -89,6 +100,7 @@ pub fn build(
     options: &VerifyOptions,
 ) -> Report {
     let mut requests: HashMap<String, Request> = HashMap::new();
+    let mut unknown_keys = std::collections::HashSet::new();
     let mut report = Report {
         since,
         until,
@@ -100,6 +112,7 @@ pub fn build(
         policies_loaded: 0,
         policies_rejected: 0,
         recoveries: 0,
+        refused: RefusedCounts::default(),
         verification: Err(Failure {
             location: None,
             seq: None,
@@ -136,12 +149,22 @@ pub fn build(
                     },
                 );
             }
+            Body::Refused(r) => {
+                report.refused.total += 1;
+                if r.status == 401 {
+                    report.refused.unauthenticated += 1;
+                }
+                if let Some(f) = r.key_fingerprint {
+                    unknown_keys.insert(f);
+                }
+            }
             Body::PolicyLoaded(_) => report.policies_loaded += 1,
             Body::PolicyRejected(_) => report.policies_rejected += 1,
             Body::Recovered(_) => report.recoveries += 1,
             _ => {}
         }
     });
+    report.refused.unknown_keys = unknown_keys.len() as u64;
     for request in requests.values() {
         if request.action != Action::Block && request.outcome_backend.is_none() {
             report.without_outcome += 1;
@@ -237,6 +260,11 @@ impl Report {
             policies_loaded: self.policies_loaded,
             policies_rejected: self.policies_rejected,
             recoveries: self.recoveries,
+            refused: serde_json::json!({
+                "total": self.refused.total,
+                "unauthenticated": self.refused.unauthenticated,
+                "unknown_keys": self.refused.unknown_keys,
+            }),
         }
     }
 
@@ -290,10 +318,11 @@ struct ReportFields {
     policies_loaded: u64,
     policies_rejected: u64,
     recoveries: u64,
+    refused: serde_json::Value,
 }
 
 impl ReportFields {
-    const ORDER: [&'static str; 11] = [
+    const ORDER: [&'static str; 12] = [
         "verification",
         "since",
         "until",
@@ -305,6 +334,7 @@ impl ReportFields {
         "policies_loaded",
         "policies_rejected",
         "recoveries",
+        "refused",
     ];
 }
 
@@ -369,6 +399,11 @@ impl fmt::Display for Report {
             f,
             "Policies: {} loaded, {} rejected; log recoveries: {}",
             self.policies_loaded, self.policies_rejected, self.recoveries
+        )?;
+        writeln!(
+            f,
+            "Refused before any decision: {} ({} unauthenticated, {} distinct unknown key(s))",
+            self.refused.total, self.refused.unauthenticated, self.refused.unknown_keys
         )?;
         writeln!(
             f,

@@ -59,7 +59,7 @@ impl BackendConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LlamaConfig {
-    /// The GGUF file (relative paths are relative to the working directory).
+    /// The GGUF file (relative paths are relative to the configuration file's directory).
     #[serde(default = "default_model_path")]
     pub model: PathBuf,
     /// The name the local model is known by (`GET /v1/models`, logs); defaults to the file name

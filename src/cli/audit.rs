@@ -4,16 +4,14 @@
 //! arguments, unreadable files).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use crate::audit::body::Action;
-use crate::audit::config::{
-    DEFAULT_DIR, DEFAULT_FINGERPRINT_KEY, DEFAULT_PUBLIC_KEY, DEFAULT_SIGNING_KEY,
-};
+use crate::audit::config::{AuditConfig, DEFAULT_DIR};
 use crate::audit::keys::{
     generate_fingerprint_key, generate_signing_key, load_verifying_key, write_public_key,
 };
@@ -24,6 +22,10 @@ use crate::audit::{report, stats};
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
+    /// Take the log directory, the trusted public key, the anchors file and the key paths from
+    /// this sluice.toml (its relative paths are relative to the file), from any directory.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: AuditCommand,
 }
@@ -57,9 +59,8 @@ pub struct TrustArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// The log directory.
-    #[arg(default_value = DEFAULT_DIR)]
-    pub dir: PathBuf,
+    /// The log directory (default: `[audit] dir` of --config, else `audit`).
+    pub dir: Option<PathBuf>,
     #[command(flatten)]
     pub trust: TrustArgs,
 }
@@ -76,9 +77,8 @@ pub struct WindowArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
-    /// The log directory.
-    #[arg(default_value = DEFAULT_DIR)]
-    pub dir: PathBuf,
+    /// The log directory (default: `[audit] dir` of --config, else `audit`).
+    pub dir: Option<PathBuf>,
     #[command(flatten)]
     pub window: WindowArgs,
     /// Only decisions of this client (and their outcomes).
@@ -111,9 +111,8 @@ pub enum StatsFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct StatsArgs {
-    /// The log directory.
-    #[arg(default_value = DEFAULT_DIR)]
-    pub dir: PathBuf,
+    /// The log directory (default: `[audit] dir` of --config, else `audit`).
+    pub dir: Option<PathBuf>,
     #[command(flatten)]
     pub window: WindowArgs,
     /// Only decisions of this client.
@@ -132,9 +131,8 @@ pub enum ReportFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// The log directory.
-    #[arg(default_value = DEFAULT_DIR)]
-    pub dir: PathBuf,
+    /// The log directory (default: `[audit] dir` of --config, else `audit`).
+    pub dir: Option<PathBuf>,
     #[command(flatten)]
     pub window: WindowArgs,
     #[command(flatten)]
@@ -147,18 +145,29 @@ pub struct ReportArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct KeygenArgs {
-    /// Where to write the ed25519 checkpoint signing key (PKCS#8 PEM).
-    #[arg(long, default_value = DEFAULT_SIGNING_KEY)]
-    pub signing_key: PathBuf,
-    /// Where to write its public key, for verifiers.
-    #[arg(long, default_value = DEFAULT_PUBLIC_KEY)]
-    pub public_key: PathBuf,
-    /// Where to write the HMAC fingerprint key.
-    #[arg(long, default_value = DEFAULT_FINGERPRINT_KEY)]
-    pub fingerprint_key: PathBuf,
+    /// Where to write the ed25519 checkpoint signing key (PKCS#8 PEM) [default: `[audit]
+    /// signing_key` of --config, else .sluice/audit-signing.pem].
+    #[arg(long)]
+    pub signing_key: Option<PathBuf>,
+    /// Where to write its public key, for verifiers [default: `[audit] public_key`, else
+    /// .sluice/audit-signing.pub.pem].
+    #[arg(long)]
+    pub public_key: Option<PathBuf>,
+    /// Where to write the HMAC fingerprint key [default: `[audit] fingerprint_key`, else
+    /// .sluice/audit-fingerprint.key].
+    #[arg(long)]
+    pub fingerprint_key: Option<PathBuf>,
     /// Create only the files that are missing and succeed if all exist (for scripts).
     #[arg(long)]
     pub if_missing: bool,
+}
+
+/// Where `keygen` writes, once defaults are applied.
+struct KeygenPaths {
+    signing_key: PathBuf,
+    public_key: PathBuf,
+    fingerprint_key: PathBuf,
+    if_missing: bool,
 }
 
 fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
@@ -185,12 +194,17 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs a subcommand, printing to `out`.
 pub fn execute(args: AuditArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let configured = match &args.config {
+        Some(path) => Some(crate::config::Config::load(path)?.audit),
+        None => None,
+    };
+    let configured = configured.as_ref();
     let result = match args.command {
-        AuditCommand::Verify(a) => verify(a, out),
-        AuditCommand::Show(a) => show(a, out),
-        AuditCommand::Stats(a) => stats_cmd(a, out),
-        AuditCommand::Report(a) => report_cmd(a, out),
-        AuditCommand::Keygen(a) => keygen(a, out),
+        AuditCommand::Verify(a) => verify(a, configured, out),
+        AuditCommand::Show(a) => show(a, configured, out),
+        AuditCommand::Stats(a) => stats_cmd(a, configured, out),
+        AuditCommand::Report(a) => report_cmd(a, configured, out),
+        AuditCommand::Keygen(a) => keygen(a, configured, out),
     };
     match result {
         Err(e)
@@ -203,12 +217,42 @@ pub fn execute(args: AuditArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
     }
 }
 
-fn verify_options(trust: &TrustArgs) -> anyhow::Result<VerifyOptions> {
+/// The log directory: the one named on the command line, else the configuration's, else the
+/// default. It must exist.
+fn log_dir(dir: Option<PathBuf>, configured: Option<&AuditConfig>) -> anyhow::Result<PathBuf> {
+    let dir = dir
+        .or_else(|| configured.map(|c| c.dir.clone()))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
+    anyhow::ensure!(
+        dir.is_dir(),
+        "{} is not a directory (pass the audit log directory, or --config sluice.toml to use its `[audit] dir`; the default is `{DEFAULT_DIR}`)",
+        dir.display()
+    );
+    Ok(dir)
+}
+
+/// The keys and anchors to verify against: those given, plus, with --config, the configured
+/// public key and anchors file when they exist.
+fn verify_options(
+    trust: &TrustArgs,
+    configured: Option<&AuditConfig>,
+) -> anyhow::Result<VerifyOptions> {
+    let mut pubkeys = trust.pubkeys.clone();
+    let mut anchors = trust.anchors.clone();
+    if let Some(c) = configured {
+        if c.public_key.is_file() {
+            pubkeys.push(c.public_key.clone());
+        }
+        let anchors_file = c.anchors_path();
+        if anchors_file.is_file() {
+            anchors.push(anchors_file);
+        }
+    }
     let mut options = VerifyOptions::default();
-    for path in &trust.pubkeys {
+    for path in &pubkeys {
         options.trusted_keys.push(load_verifying_key(path)?);
     }
-    for path in &trust.anchors {
+    for path in &anchors {
         options
             .anchors
             .extend(load_anchor_file(path, true).map_err(|e| anyhow::anyhow!("{e}"))?);
@@ -216,9 +260,13 @@ fn verify_options(trust: &TrustArgs) -> anyhow::Result<VerifyOptions> {
     Ok(options)
 }
 
-fn verify(args: VerifyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let options = verify_options(&args.trust)?;
-    match verify_log(&args.dir, &options) {
+fn verify(
+    args: VerifyArgs,
+    configured: Option<&AuditConfig>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let options = verify_options(&args.trust, configured)?;
+    match verify_log(&log_dir(args.dir, configured)?, &options) {
         Ok(summary) => {
             write!(out, "{summary}")?;
             Ok(ExitCode::SUCCESS)
@@ -249,7 +297,11 @@ fn entity_type(name: String) -> anyhow::Result<String> {
     anyhow::bail!("`{name}` is not an entity type{hint}")
 }
 
-fn show(args: ShowArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+fn show(
+    args: ShowArgs,
+    configured: Option<&AuditConfig>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
     let entity = args.entity.map(entity_type).transpose()?;
     let filter = Filter {
         since: args.window.since,
@@ -260,20 +312,23 @@ fn show(args: ShowArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         rule: args.rule,
         kinds: args.kind,
     };
-    check_dir(&args.dir)?;
-    query::show(&args.dir, &filter, args.format, args.limit, out)?;
+    let dir = log_dir(args.dir, configured)?;
+    query::show(&dir, &filter, args.format, args.limit, out)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn stats_cmd(args: StatsArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+fn stats_cmd(
+    args: StatsArgs,
+    configured: Option<&AuditConfig>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
     let filter = Filter {
         since: args.window.since,
         until: args.window.until,
         client: args.client,
         ..Filter::default()
     };
-    check_dir(&args.dir)?;
-    let stats = stats::collect(&args.dir, &filter)?;
+    let stats = stats::collect(&log_dir(args.dir, configured)?, &filter)?;
     match args.format {
         StatsFormat::Table => stats::print_table(&stats, out)?,
         StatsFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&stats)?)?,
@@ -281,10 +336,14 @@ fn stats_cmd(args: StatsArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn report_cmd(args: ReportArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let options = verify_options(&args.trust)?;
-    check_dir(&args.dir)?;
-    let report = report::build(&args.dir, args.window.since, args.window.until, &options);
+fn report_cmd(
+    args: ReportArgs,
+    configured: Option<&AuditConfig>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let options = verify_options(&args.trust, configured)?;
+    let dir = log_dir(args.dir, configured)?;
+    let report = report::build(&dir, args.window.since, args.window.until, &options);
     match args.format {
         ReportFormat::Text => write!(out, "{report}")?,
         ReportFormat::Json => writeln!(out, "{}", report.to_json_text())?,
@@ -297,16 +356,18 @@ fn report_cmd(args: ReportArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
     })
 }
 
-fn check_dir(dir: &Path) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        dir.is_dir(),
-        "{} is not a directory (pass the audit log directory; the default is `{DEFAULT_DIR}`)",
-        dir.display()
-    );
-    Ok(())
-}
-
-fn keygen(args: KeygenArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+fn keygen(
+    args: KeygenArgs,
+    configured: Option<&AuditConfig>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let defaults = configured.cloned().unwrap_or_default();
+    let args = KeygenPaths {
+        signing_key: args.signing_key.unwrap_or(defaults.signing_key),
+        public_key: args.public_key.unwrap_or(defaults.public_key),
+        fingerprint_key: args.fingerprint_key.unwrap_or(defaults.fingerprint_key),
+        if_missing: args.if_missing,
+    };
     let files = [&args.signing_key, &args.public_key, &args.fingerprint_key];
     if !args.if_missing {
         if let Some(existing) = files.iter().find(|p| p.exists()) {

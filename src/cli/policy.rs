@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 
+use crate::config::Config;
 use crate::detect::{DetectConfig, Entity, Pipeline};
 use crate::policy::cases::{self, Outcome};
 use crate::policy::diff::{self, DiffReport};
@@ -18,6 +19,10 @@ use crate::policy::{self as engine, store, Decision, Diagnostic};
 
 #[derive(Debug, clap::Args)]
 pub struct PolicyArgs {
+    /// Take the policy directory, the rule packs and the NER model from this sluice.toml (its
+    /// relative paths are relative to the file), so the commands work from any directory.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: PolicyCommand,
 }
@@ -41,9 +46,10 @@ pub enum PolicyCommand {
         /// A policy name (looked up in --dir) or a policy file; repeat for a policy set.
         #[arg(long = "policy", short = 'p', required = true)]
         policies: Vec<String>,
-        /// Where policy names are looked up.
-        #[arg(long, default_value = "policies")]
-        dir: PathBuf,
+        /// Where policy names are looked up [default: `[policies] dir` of --config, else
+        /// policies].
+        #[arg(long)]
+        dir: Option<PathBuf>,
         /// Read the text from this file ("-" for stdin).
         #[arg(long, conflicts_with = "text")]
         file: Option<PathBuf>,
@@ -73,20 +79,24 @@ pub enum PolicyCommand {
 /// How `test`, `explain` and `diff` build the detection pipeline.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DetectArgs {
-    /// Directory of regex rule packs (dictionaries in its dictionaries/ subdirectory).
-    #[arg(long, default_value = "rules")]
-    pub rules: PathBuf,
+    /// Directory of regex rule packs (dictionaries in its dictionaries/ subdirectory)
+    /// [default: `[detect] rules` of --config, else rules].
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
     /// Do not run the NER model (names and addresses are then found only by rules).
     #[arg(long)]
     pub no_ner: bool,
 }
 
 impl DetectArgs {
-    fn pipeline(&self) -> anyhow::Result<Pipeline> {
+    /// The pipeline `[detect]` of the configuration describes (the defaults without one), with
+    /// these flags applied.
+    fn pipeline(&self, configured: Option<&Config>) -> anyhow::Result<Pipeline> {
+        let base = configured.map(|c| c.detect.clone()).unwrap_or_default();
         let cfg = DetectConfig {
-            rules: self.rules.clone(),
-            ner: !self.no_ner,
-            ..DetectConfig::default()
+            rules: self.rules.clone().unwrap_or(base.rules.clone()),
+            ner: base.ner && !self.no_ner,
+            ..base
         };
         Pipeline::from_config(&cfg).context("cannot build the detection pipeline")
     }
@@ -94,9 +104,20 @@ impl DetectArgs {
 
 pub fn run(args: PolicyArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
+    let configured = match &args.config {
+        Some(path) => Some(Config::load(path)?),
+        None => None,
+    };
+    let configured = configured.as_ref();
+    let policy_dir = configured.map_or(PathBuf::from("policies"), |c| c.policies.dir.clone());
     let ok = match args.command {
-        PolicyCommand::Check { files } => check(&policy_paths(files)?, &mut out)?,
-        PolicyCommand::Test { files, detect } => test(&policy_paths(files)?, &detect, &mut out)?,
+        PolicyCommand::Check { files } => check(&policy_paths(files, &policy_dir)?, &mut out)?,
+        PolicyCommand::Test { files, detect } => test(
+            &policy_paths(files, &policy_dir)?,
+            &detect,
+            configured,
+            &mut out,
+        )?,
         PolicyCommand::Explain {
             policies,
             dir,
@@ -108,9 +129,15 @@ pub fn run(args: PolicyArgs) -> anyhow::Result<ExitCode> {
             let text = read_input(text, file.as_deref())?;
             let loaded = policies
                 .iter()
-                .map(|p| load_named(p, &dir))
+                .map(|p| load_named(p, dir.as_deref().unwrap_or(&policy_dir)))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            explain(&loaded, &text, &detect.pipeline()?, json, &mut out)?
+            explain(
+                &loaded,
+                &text,
+                &detect.pipeline(configured)?,
+                json,
+                &mut out,
+            )?
         }
         PolicyCommand::Diff {
             old,
@@ -121,7 +148,7 @@ pub fn run(args: PolicyArgs) -> anyhow::Result<ExitCode> {
             let old = load_or_report(&old)?;
             let new = load_or_report(&new)?;
             let texts = diff::read_corpus(&corpus)?;
-            let pipeline = detect.pipeline()?;
+            let pipeline = detect.pipeline(configured)?;
             let report = diff::diff_policies(&old, &new, texts, |t| pipeline.scan(t))?;
             print_diff(&old, &new, &report, &mut out)?;
             report.loosened() == 0
@@ -135,12 +162,11 @@ pub fn run(args: PolicyArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The files given, or policies/*.toml.
-fn policy_paths(files: Vec<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
+/// The files given, or every `*.toml` in the policy directory.
+fn policy_paths(files: Vec<PathBuf>, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if !files.is_empty() {
         return Ok(files);
     }
-    let dir = Path::new("policies");
     let found = store::policy_files(dir)
         .with_context(|| format!("no files given and cannot read {}", dir.display()))?;
     if found.is_empty() {
@@ -182,7 +208,12 @@ fn in_place(path: &Path, p: Policy) -> Result<Policy, engine::PolicyError> {
 }
 
 /// Runs every inline case of each file; text cases are scanned by a pipeline built on first need.
-pub fn test(paths: &[PathBuf], detect: &DetectArgs, out: &mut dyn Write) -> anyhow::Result<bool> {
+pub fn test(
+    paths: &[PathBuf],
+    detect: &DetectArgs,
+    configured: Option<&Config>,
+    out: &mut dyn Write,
+) -> anyhow::Result<bool> {
     let mut pipeline: Option<Pipeline> = None;
     let (mut passed, mut failed) = (0usize, 0usize);
     for path in paths {
@@ -207,7 +238,7 @@ pub fn test(paths: &[PathBuf], detect: &DetectArgs, out: &mut dyn Write) -> anyh
         )?;
         for case in &policy.cases {
             if matches!(case.input, CaseInput::Text(_)) && pipeline.is_none() {
-                pipeline = Some(detect.pipeline()?);
+                pipeline = Some(detect.pipeline(configured)?);
             }
             let outcome = cases::run(&policy, case, |t| {
                 pipeline

@@ -35,9 +35,7 @@ pub use entity::{Decoding, DetectorKind, Entity, Finding};
 /// Why detection failed. Every variant means "treat this text as sensitive".
 #[derive(Debug, thiserror::Error)]
 pub enum DetectError {
-    #[error(
-        "{path}: model file is missing; run `make models` to fetch and derive the pinned model artifacts"
-    )]
+    #[error("{}: model file is missing; {}", path.display(), missing_model_hint(path))]
     ModelMissing { path: PathBuf },
     #[error("NER model error: {0}")]
     Model(String),
@@ -51,6 +49,22 @@ pub enum DetectError {
     },
     #[error("detection did not finish before its deadline")]
     Deadline,
+}
+
+/// What to do about a missing model file. A relative path is looked up from the working
+/// directory, so from anywhere but the repository root the file may exist and still be "missing":
+/// say where it was looked for and how to point at the configuration instead.
+fn missing_model_hint(path: &std::path::Path) -> String {
+    let fetch = "run `make models` to fetch and derive the pinned model artifacts";
+    if path.is_absolute() {
+        return fetch.to_owned();
+    }
+    let cwd = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| "the working directory".to_owned());
+    format!(
+        "the relative path was looked up from {cwd}; pass --config path/to/sluice.toml (whose relative paths are relative to the file), or {fetch}"
+    )
 }
 
 /// A source of findings. Implementations must be cheap to share across threads: the gateway calls

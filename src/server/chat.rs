@@ -23,12 +23,13 @@ use crate::openai::{ChatCompletionRequest, ErrorBody};
 use crate::policy::Action;
 use crate::redact::{restore_completion, restore_stream, RestoreError, Restorer};
 
+use super::auth::presented_key;
 use super::auth::Client;
 use super::body::read_body;
 use super::error::ApiError;
 use super::events::{CloudFellBack, RequestAnswered};
 use super::front::{Echo, Front};
-use super::gateway::{authenticate, new_request_id, Gateway, Judged};
+use super::gateway::{authenticate, new_request_id, Gateway, Judged, Refused};
 use super::routing::{Route, SharedBackend};
 
 /// Every generating route, end to end. The cross-cutting parts live here once, for every front
@@ -62,11 +63,26 @@ pub async fn serve(
     };
     let (mut response, action, backend) = match result {
         Ok((response, served)) => (response, Some(served.action), Some(served.backend)),
-        Err(failure) => (
-            front.error_response(&failure.error),
-            failure.action,
-            failure.backend,
-        ),
+        Err(failure) => {
+            if failure.action.is_none() {
+                let refused = Refused {
+                    request_id: &request_id,
+                    route: front.path(),
+                    client,
+                    unknown_key: client
+                        .is_none()
+                        .then(|| presented_key(req.headers()))
+                        .flatten(),
+                    peer: req.peer_addr().map(|a| a.ip()),
+                };
+                gateway.record_refused(refused, &failure.error).await;
+            }
+            (
+                front.error_response(&failure.error),
+                failure.action,
+                failure.backend,
+            )
+        }
     };
     RequestAnswered {
         route: front.as_str(),

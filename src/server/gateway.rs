@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::audit::{
-    AuditLog, BackendRef, DecisionRecord, EntityEvidence, PolicyRef, SkippedDetector,
+    AuditLog, BackendRef, DecisionRecord, EntityEvidence, PolicyRef, RefusedRecord, SkippedDetector,
 };
 use crate::detect::{Entity, Reading};
 use crate::openai::{parse_request, ChatCompletionRequest};
@@ -60,6 +60,20 @@ pub struct Judged {
     pub redacted: Option<Result<RedactedRequest, RedactError>>,
     /// Set when the decision was settled without the NER model, which then did not run.
     pub skipped_ner: Option<Settled>,
+}
+
+/// The fingerprint type of an API key no client holds (in `refused` records).
+pub const API_KEY_TYPE: &str = "API_KEY";
+
+/// A request refused before any decision, as [`Gateway::record_refused`] records it.
+pub struct Refused<'a> {
+    pub request_id: &'a str,
+    pub route: &'a str,
+    /// The client, when its key was valid.
+    pub client: Option<&'a str>,
+    /// The key presented when no client holds it.
+    pub unknown_key: Option<&'a str>,
+    pub peer: Option<std::net::IpAddr>,
 }
 
 /// Reason recorded when content that text detectors cannot judge forces a request on premise.
@@ -222,6 +236,53 @@ impl Gateway {
             None => TypeSet::all(),
         };
         snapshot.settled(set, decision, &firm, addable)
+    }
+
+    /// The client presenting the request's key; an unauthenticated request is recorded as
+    /// refused (for the routes outside the generating pipeline, which records its own).
+    pub async fn authenticate_or_record(
+        &self,
+        req: &actix_web::HttpRequest,
+        route: &str,
+    ) -> Result<&Client, ApiError> {
+        match authenticate(&self.clients, req) {
+            Ok(client) => Ok(client),
+            Err(error) => {
+                let refused = Refused {
+                    request_id: &new_request_id(),
+                    route,
+                    client: None,
+                    unknown_key: super::auth::presented_key(req.headers()),
+                    peer: req.peer_addr().map(|a| a.ip()),
+                };
+                self.record_refused(refused, &error).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Records a request refused before any decision (see [`RefusedRecord`]). The refusal is
+    /// answered whether or not the record could be written: nothing was forwarded either way.
+    pub async fn record_refused(&self, refused: Refused<'_>, error: &ApiError) {
+        let record = RefusedRecord {
+            request_id: refused.request_id.to_owned(),
+            route: refused.route.to_owned(),
+            status: error.status_u16(),
+            error_type: error.body.error.kind.clone(),
+            code: error.body.error.code.clone(),
+            client: refused.client.map(str::to_owned),
+            key_fingerprint: refused.unknown_key.map(|key| {
+                self.audit
+                    .fingerprinter()
+                    .fingerprint(API_KEY_TYPE, key.trim())
+                    .as_str()
+                    .to_owned()
+            }),
+            peer: refused.peer.map(|ip| ip.to_string()),
+        };
+        if let Err(e) = self.audit.append(record).await {
+            tracing::error!(target: "sluice::gateway", error = %e, "refused record could not be written");
+        }
     }
 
     /// Writes the decision record and waits until it is durable. An error means 503: the request

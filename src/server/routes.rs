@@ -9,7 +9,7 @@ use super::body::read_body;
 use super::chat::serve;
 use super::error::ApiError;
 use super::front::Front;
-use super::gateway::{authenticate, Gateway};
+use super::gateway::Gateway;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for front in Front::ALL {
@@ -80,7 +80,7 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
 }
 
 async fn models(req: HttpRequest, gateway: web::Data<Gateway>) -> Result<HttpResponse, ApiError> {
-    authenticate(&gateway.clients, &req)?;
+    gateway.authenticate_or_record(&req, "/v1/models").await?;
     let data: Vec<serde_json::Value> = gateway
         .router
         .model_names()
@@ -97,7 +97,9 @@ async fn model(
     name: web::Path<String>,
     gateway: web::Data<Gateway>,
 ) -> Result<HttpResponse, ApiError> {
-    authenticate(&gateway.clients, &req)?;
+    gateway
+        .authenticate_or_record(&req, "/v1/models/{model}")
+        .await?;
     let name = name.into_inner();
     if !gateway.router.model_names().contains(&name) {
         return Err(ApiError::new(
@@ -129,7 +131,7 @@ async fn scan(
     payload: web::Payload,
     gateway: web::Data<Gateway>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = authenticate(&gateway.clients, &req)?;
+    let client = gateway.authenticate_or_record(&req, "/v1/scan").await?;
     let body = read_body(&req, payload, &gateway.limits).await?;
     let text = serde_json::from_slice::<ScanText>(&body).ok();
     let text_input = text.is_some();

@@ -116,7 +116,7 @@ fn entity(
         end,
         score,
         detector,
-        rule_id: format!("{}_rule", entity_type.to_lowercase()),
+        rule_id: format!("{}-rule", entity_type.to_lowercase().replace('_', "-")),
         validated: false,
         context: vec![],
     }
@@ -193,16 +193,17 @@ pub fn decision(
         client: client.into(),
         policies: vec![PolicyRef {
             name: "hipaa".into(),
-            version: "sha256:0123abcd".into(),
+            // As the gateway writes it: the sha256 of the policy file, 64 hex digits.
+            version: "de69aba050f6c84a903f3838995d2ba0cf23d81f143e658f821dedd19248a465".into(),
         }],
         action,
         rule_ids: if phi {
-            vec!["hipaa.identifier_with_health_context".into()]
+            vec!["hipaa/phi".into()]
         } else {
             vec![]
         },
         reasons: if phi {
-            vec!["identifier together with health context".into()]
+            vec!["An identifier of a person together with health information is protected health information: it stays on premises.".into()]
         } else {
             vec![]
         },
