@@ -23,7 +23,12 @@ run: deps models build
 	  echo "  curl -s http://127.0.0.1:8080/v1/chat/completions -H \"Authorization: Bearer $$SLUICE_API_KEY\" \\"; \
 	  echo "    -H 'Content-Type: application/json' -d '{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'"; \
 	fi; \
-	export SLUICE_API_KEY; exec $(SLUICE) serve --config sluice.toml
+	if [ -z "$$SLUICE_ADMIN_KEY" ]; then \
+	  SLUICE_ADMIN_KEY="sk-sluice-admin-$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"; \
+	  echo "SLUICE_ADMIN_KEY was not set; generated one for the compliance console (http://127.0.0.1:8080/console):"; \
+	  echo "  export SLUICE_ADMIN_KEY=$$SLUICE_ADMIN_KEY"; \
+	fi; \
+	export SLUICE_API_KEY SLUICE_ADMIN_KEY; exec $(SLUICE) serve --config sluice.toml
 
 test: deps models $(VENV)/.sdks-$(OPENAI_VERSION)-$(ANTHROPIC_VERSION) $(NODE_DIR)/.installed
 	$(CARGO) build --release --all-targets

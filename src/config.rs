@@ -32,6 +32,9 @@ pub struct Config {
     pub routing: RoutingConfig,
     #[serde(default)]
     pub redact: crate::redact::RedactConfig,
+    /// The compliance console (`/console`); off unless the section is present.
+    #[serde(default)]
+    pub console: Option<crate::console::ConsoleConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

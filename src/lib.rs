@@ -2,12 +2,14 @@
 //!
 //! Text is scanned by detectors ([`detect`]), judged by policy files ([`policy`]), every decision is
 //! written to a hash-chained audit log ([`audit`]), and the request is served by the backend the
-//! decision allows ([`backend`], [`server`]). The CLI in `main.rs` is a thin shell over [`cli`].
+//! decision allows ([`backend`], [`server`]). Reviewers read that log in the browser through
+//! [`console`]. The CLI in `main.rs` is a thin shell over [`cli`].
 
 pub mod audit;
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod detect;
 pub mod dialect;
 pub mod eval;

@@ -1,7 +1,9 @@
 //! Architecture rules that the compiler does not check (ARCHITECTURE.md, "Layering"): the
 //! detection, policy, redaction and audit layers, the wire formats and the API translations
 //! (`openai`, `dialect`) and the backends never reach into the HTTP server, so each can be used,
-//! tested and benchmarked without it; the translations do not even know the HTTP framework.
+//! tested and benchmarked without it; the translations do not even know the HTTP framework; and
+//! the compliance console reads the audit log only: it never reaches into the gateway, the
+//! detectors, the policy engine or the backends, so what it shows is what the log says.
 
 use std::path::{Path, PathBuf};
 
@@ -69,6 +71,25 @@ fn wire_formats_and_translations_never_use_the_http_framework() {
     assert!(
         offences.is_empty(),
         "wire formats and API translations are pure:\n{}",
+        offences.join("\n")
+    );
+}
+
+#[test]
+fn the_console_reads_the_audit_log_only() {
+    let offences = lines_mentioning(
+        &["src/console"],
+        &[
+            "crate::server",
+            "crate::detect",
+            "crate::policy",
+            "crate::backend",
+            "crate::redact",
+        ],
+    );
+    assert!(
+        offences.is_empty(),
+        "the console may use the audit log, not the gateway's other layers:\n{}",
         offences.join("\n")
     );
 }

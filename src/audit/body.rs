@@ -73,6 +73,9 @@ pub struct OutcomeRecord {
     pub streamed: bool,
 }
 
+/// The fingerprint type under which an unknown API key (or console admin key) is recorded.
+pub const API_KEY_FINGERPRINT_TYPE: &str = "API_KEY";
+
 /// A request refused before any decision was made: a missing or unknown API key (401), or a
 /// request that could not be read or understood (400, 408, 413, 415, ...). Refused attempts are
 /// evidence too (who knocked, how often); the record holds the error's type and code but never

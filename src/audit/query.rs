@@ -235,7 +235,7 @@ const CSV_HEADER: &str =
 /// Quotes a CSV field when needed, defuses cells a spreadsheet would run as a formula, and
 /// keeps the file plain ASCII (any other character is written as `\u{...}`), so that every
 /// tool a reviewer opens it with reads the same bytes.
-fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     let mut ascii = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_ascii() {

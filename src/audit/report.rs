@@ -35,14 +35,17 @@ fn is_not_identifier(entity_type: &str) -> bool {
 
 /// Whether a decision's request carried PHI (see the module documentation).
 pub fn is_phi(d: &DecisionRecord) -> bool {
-    let types = d.entities.types();
-    let health_identifier = types
-        .iter()
-        .any(|t| HEALTH_IDENTIFIERS.contains(&t.entity_type()));
-    let context = types
-        .iter()
-        .any(|t| HEALTH_CONTEXT.contains(&t.entity_type()));
-    let identifier = types.iter().any(|t| !is_not_identifier(t.entity_type()));
+    is_phi_types(d.entities.types().iter().map(|t| t.entity_type()))
+}
+
+/// Whether a request holding these entity types carried PHI.
+pub fn is_phi_types<'a>(types: impl Iterator<Item = &'a str>) -> bool {
+    let (mut health_identifier, mut context, mut identifier) = (false, false, false);
+    for t in types {
+        health_identifier |= HEALTH_IDENTIFIERS.contains(&t);
+        context |= HEALTH_CONTEXT.contains(&t);
+        identifier |= !is_not_identifier(t);
+    }
     health_identifier || (context && identifier)
 }
 

@@ -42,6 +42,11 @@ impl ClientRegistry {
             .filter(|s| !s.is_empty())
     }
 
+    /// The sha256 of every client's key (to keep the console's admin key apart from them).
+    pub fn key_digests(&self) -> impl Iterator<Item = [u8; 32]> + '_ {
+        self.clients.iter().map(|c| c.key_sha256)
+    }
+
     /// The client whose key is `key`, if any.
     pub fn authenticate_key(&self, key: &str) -> Option<&Client> {
         let key = key.trim();

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::audit::{
-    AuditLog, BackendRef, DecisionRecord, EntityEvidence, PolicyRef, RefusedRecord, SkippedDetector,
+    body::API_KEY_FINGERPRINT_TYPE, AuditLog, BackendRef, DecisionRecord, EntityEvidence,
+    PolicyRef, RefusedRecord, SkippedDetector,
 };
 use crate::detect::{Entity, Reading};
 use crate::openai::{parse_request, ChatCompletionRequest};
@@ -61,9 +62,6 @@ pub struct Judged {
     /// Set when the decision was settled without the NER model, which then did not run.
     pub skipped_ner: Option<Settled>,
 }
-
-/// The fingerprint type of an API key no client holds (in `refused` records).
-pub const API_KEY_TYPE: &str = "API_KEY";
 
 /// A request refused before any decision, as [`Gateway::record_refused`] records it.
 pub struct Refused<'a> {
@@ -274,7 +272,7 @@ impl Gateway {
             key_fingerprint: refused.unknown_key.map(|key| {
                 self.audit
                     .fingerprinter()
-                    .fingerprint(API_KEY_TYPE, key.trim())
+                    .fingerprint(API_KEY_FINGERPRINT_TYPE, key.trim())
                     .as_str()
                     .to_owned()
             }),

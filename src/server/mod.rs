@@ -146,6 +146,20 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
     let reloader = crate::policy::spawn_reloader(policies.clone(), config.policies.watch)
         .context("reloading policies on change and on SIGHUP")?;
 
+    let console = match &config.console {
+        Some(c) => {
+            let client_keys: Vec<[u8; 32]> = gateway.clients.key_digests().collect();
+            let console = Arc::new(
+                crate::console::Console::new(c, &config.audit, audit.clone(), &client_keys)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            );
+            console.warm_up();
+            tracing::info!(target: "sluice::server", "compliance console at /console");
+            Some(console)
+        }
+        None => None,
+    };
+
     let data = gateway.clone();
     // actix counts connections per worker.
     let worker_count = match config.server.workers {
@@ -153,8 +167,15 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
         n => n,
     };
     let mut server = HttpServer::new(move || {
+        let console = console.clone();
         App::new()
             .app_data(data.clone())
+            .configure(move |cfg| {
+                // Before the gateway's routes: its catch-all answers unknown paths.
+                if let Some(console) = console {
+                    crate::console::web::configure(cfg, console);
+                }
+            })
             .configure(routes::configure)
     })
     .shutdown_timeout(config.server.shutdown_grace_secs)

@@ -1,0 +1,280 @@
+//! The compliance console: a read-only web view of the audit log at `/console`, for the people who
+//! must show what happened to every request (HIPAA 164.312(b) asks for mechanisms that record and
+//! examine activity; SOC 2 CC7.2 for monitoring of anomalies).
+//!
+//! It is served by `sluice serve` when sluice.toml has a `[console]` section, behind an admin key
+//! that is not a client key. It reads the log only: through an in-memory [`index`] for the
+//! timeline, charts and exports, through the audit module's verifier for the chain's status, and
+//! through its report for a period. It never changes the log, except that a failed sign-in is
+//! recorded as a `refused` record, like an unknown API key. It does not import the gateway
+//! (`server`), the detectors, the policy engine or the backends (tests/tidy.rs checks).
+
+pub mod charts;
+pub mod config;
+pub mod export;
+pub mod index;
+pub mod overview;
+pub mod pages;
+pub mod session;
+pub mod web;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::HttpResponse;
+
+pub use config::ConsoleConfig;
+
+use crate::audit::body::API_KEY_FINGERPRINT_TYPE;
+use crate::audit::keys::load_verifying_key;
+use crate::audit::report::{self, Report};
+use crate::audit::verify::{load_anchor_file, verify_log, Failure, Summary, VerifyOptions};
+use crate::audit::{AuditConfig, AuditLog};
+use index::Index;
+use pages::ChainBadge;
+use session::Sessions;
+
+/// The console's stylesheet (served, and inlined into a saved report).
+pub const STYLESHEET: &str = include_str!("console.css");
+
+/// A verification result and the log size it was computed for.
+type Verification = (u64, Arc<Result<Summary, Failure>>);
+
+pub struct Console {
+    sessions: Sessions,
+    index: Mutex<Index>,
+    dir: PathBuf,
+    audit: AuditLog,
+    public_key: PathBuf,
+    /// An anchors file kept outside the log directory (the verifier reads the one inside).
+    external_anchors: Option<PathBuf>,
+    last_verification: Mutex<Option<Verification>>,
+    page_size: usize,
+    secure_cookie: bool,
+}
+
+/// The last verification result, if any, and whether the log grew since, as the pages' banner
+/// shows it.
+pub struct Verified {
+    result: Option<Arc<Result<Summary, Failure>>>,
+    grown_since: bool,
+}
+
+impl Verified {
+    pub fn as_badge(&self) -> ChainBadge<'_> {
+        match self.result.as_deref() {
+            Some(Ok(s)) => ChainBadge::Verified(s, self.grown_since),
+            Some(Err(f)) => ChainBadge::Failed(f),
+            None => ChainBadge::NotYet,
+        }
+    }
+}
+
+impl Console {
+    /// The console for the log `audit` writes. `client_keys` are the sha256 of every client key:
+    /// the admin key must be none of them.
+    pub fn new(
+        config: &ConsoleConfig,
+        audit_config: &AuditConfig,
+        audit: AuditLog,
+        client_keys: &[[u8; 32]],
+    ) -> Result<Console, String> {
+        let admin = config.admin_key_sha256()?;
+        if client_keys.contains(&admin) {
+            return Err(
+                "[console] the admin key is also a client's API key; give the console its own key"
+                    .to_owned(),
+            );
+        }
+        if config.page_size == 0 || config.session_minutes == 0 {
+            return Err("[console] page_size and session_minutes must be at least 1".to_owned());
+        }
+        let anchors = audit_config.anchors_path();
+        Ok(Console {
+            sessions: Sessions::new(admin, Duration::from_secs(config.session_minutes * 60)),
+            index: Mutex::new(Index::new(&audit_config.dir)),
+            dir: audit_config.dir.clone(),
+            audit,
+            public_key: audit_config.public_key.clone(),
+            external_anchors: (anchors.parent() != Some(audit_config.dir.as_path()))
+                .then_some(anchors),
+            last_verification: Mutex::new(None),
+            page_size: config.page_size,
+            secure_cookie: config.secure_cookie,
+        })
+    }
+
+    /// Indexes and verifies the log in the background, so the first page a reviewer opens is
+    /// served from a warm index.
+    pub fn warm_up(self: &Arc<Self>) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let indexer = me.clone();
+            let indexed = tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
+                let mut index = indexer.index.lock().unwrap_or_else(|e| e.into_inner());
+                let result = index.refresh();
+                (result, index.records, started.elapsed())
+            })
+            .await;
+            if let Ok((result, records, took)) = indexed {
+                match result {
+                    Ok(()) => {
+                        tracing::info!(target: "sluice::console", records, took_ms = took.as_millis() as u64, "console index built")
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: "sluice::console", error = %e, "console index could not read the log")
+                    }
+                }
+            }
+            me.verify().await;
+        });
+    }
+
+    /// The last verification result, and whether the log grew since.
+    pub fn badge(&self) -> Verified {
+        let last = self
+            .last_verification
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match last {
+            Some((size, result)) => Verified {
+                result: Some(result),
+                grown_since: log_size(&self.dir) != size,
+            },
+            None => Verified {
+                result: None,
+                grown_since: true,
+            },
+        }
+    }
+
+    /// Runs `f` on the index brought up to date, in the blocking pool.
+    pub async fn with_index<T, F>(self: &Arc<Self>, f: F) -> Result<T, HttpResponse>
+    where
+        F: FnOnce(&Index, ChainBadge<'_>) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let me = self.clone();
+        actix_web::web::block(move || {
+            let verified = me.badge();
+            let mut index = me.index.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = index.refresh() {
+                tracing::warn!(target: "sluice::console", error = %e, "console index could not read the log");
+            }
+            f(&index, verified.as_badge())
+        })
+        .await
+        .map_err(|_| {
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("the console could not read the audit log")
+        })
+    }
+
+    fn verify_options(&self) -> VerifyOptions {
+        let mut options = VerifyOptions::default();
+        if self.public_key.is_file() {
+            match load_verifying_key(&self.public_key) {
+                Ok(key) => options.trusted_keys.push(key),
+                Err(e) => {
+                    tracing::warn!(target: "sluice::console", error = %e, "the configured public key could not be read")
+                }
+            }
+        }
+        if let Some(path) = self.external_anchors.as_ref().filter(|p| p.is_file()) {
+            match load_anchor_file(path, true) {
+                Ok(anchors) => options.anchors.extend(anchors),
+                Err(e) => {
+                    tracing::warn!(target: "sluice::console", error = %e, "the anchors file could not be read")
+                }
+            }
+        }
+        options
+    }
+
+    /// Verifies the whole log, unless it has not grown since the last verification.
+    pub async fn verify(self: &Arc<Self>) -> Arc<Result<Summary, Failure>> {
+        let size = log_size(&self.dir);
+        if let Some((verified_size, result)) = self
+            .last_verification
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            if *verified_size == size {
+                return result.clone();
+            }
+        }
+        let dir = self.dir.clone();
+        let options = self.verify_options();
+        let result = actix_web::web::block(move || verify_log(&dir, &options))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Failure {
+                    location: None,
+                    seq: None,
+                    message: "the verifier did not finish".to_owned(),
+                })
+            });
+        let result = Arc::new(result);
+        *self
+            .last_verification
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((size, result.clone()));
+        result
+    }
+
+    /// The report for the query's period (it verifies the whole log, as `sluice audit report`).
+    pub async fn report(
+        self: &Arc<Self>,
+        query: &web::FilterQuery,
+    ) -> Result<Report, HttpResponse> {
+        let (since, until) = query.period().map_err(|e| {
+            HttpResponse::BadRequest()
+                .content_type("text/plain; charset=utf-8")
+                .body(e)
+        })?;
+        let dir = self.dir.clone();
+        let options = self.verify_options();
+        actix_web::web::block(move || report::build(&dir, since, until, &options))
+            .await
+            .map_err(|_| {
+                HttpResponse::InternalServerError()
+                    .content_type("text/plain; charset=utf-8")
+                    .body("the report could not be built")
+            })
+    }
+
+    /// Records a failed sign-in: the presented key's fingerprint, never the key.
+    async fn record_refused_sign_in(&self, req: &actix_web::HttpRequest, key: &str) {
+        let fingerprint = self
+            .audit
+            .fingerprinter()
+            .fingerprint(API_KEY_FINGERPRINT_TYPE, key.trim())
+            .as_str()
+            .to_owned();
+        if let Err(e) = self
+            .audit
+            .append(web::refused_sign_in(req, fingerprint))
+            .await
+        {
+            tracing::error!(target: "sluice::console", error = %e, "a failed console sign-in could not be recorded");
+        }
+    }
+}
+
+/// The log's size: its files' total length (it only grows, except when a failed write is cut).
+fn log_size(dir: &std::path::Path) -> u64 {
+    crate::audit::files::list_log_files(dir)
+        .map(|files| {
+            files
+                .iter()
+                .filter_map(|(_, p)| std::fs::metadata(p).ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
