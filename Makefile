@@ -12,7 +12,7 @@ ANTHROPIC_VERSION := 2.17.0
 NODE_DIR := $(TARGET_DIR)/node
 export ORT_DYLIB_PATH ?= $(CURDIR)/models/onnxruntime/libonnxruntime.so.1.31.1
 
-.PHONY: run test models deps build bench bench-gateway lint fmt policy-test eval eval-gate eval-baseline eval-corpus eval-corpus-check
+.PHONY: run test models deps browser build bench bench-gateway lint fmt policy-test eval eval-gate eval-baseline eval-corpus eval-corpus-check
 
 run: deps models build
 	@$(SLUICE) audit keygen --config sluice.toml --if-missing >/dev/null
@@ -30,7 +30,7 @@ run: deps models build
 	fi; \
 	export SLUICE_API_KEY SLUICE_ADMIN_KEY; exec $(SLUICE) serve --config sluice.toml
 
-test: deps models $(VENV)/.sdks-$(OPENAI_VERSION)-$(ANTHROPIC_VERSION) $(NODE_DIR)/.installed
+test: deps browser models $(VENV)/.sdks-$(OPENAI_VERSION)-$(ANTHROPIC_VERSION) $(NODE_DIR)/.installed
 	$(CARGO) build --release --all-targets
 	$(CARGO) test --release -- --test-threads=2
 	$(SLUICE) policy test policies/*.toml
@@ -104,6 +104,18 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
 	    echo "deps: missing$$missing; run: sudo apt-get install -y$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+
+# The console's browser test drives Debian's chromium package headless (tests/console_browser.rs);
+# only `make test` needs it.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing chromium (for the console's browser test)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "deps: missing chromium; run: sudo apt-get install -y chromium" >&2; exit 1; \
 	  fi; \
 	fi
 

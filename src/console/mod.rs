@@ -38,8 +38,16 @@ use session::Sessions;
 /// The console's stylesheet (served, and inlined into a saved report).
 pub const STYLESHEET: &str = include_str!("console.css");
 
-/// A verification result and the log size it was computed for.
-type Verification = (u64, Arc<Result<Summary, Failure>>);
+/// A verification result and the state of the log it was computed for.
+type Verification = (LogState, Arc<Result<Summary, Failure>>);
+
+/// What changes when the log changes: its files' total length and latest modification (an
+/// in-place alteration keeps the length).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LogState {
+    bytes: u64,
+    modified: Option<std::time::SystemTime>,
+}
 
 pub struct Console {
     sessions: Sessions,
@@ -140,9 +148,9 @@ impl Console {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         match last {
-            Some((size, result)) => Verified {
+            Some((state, result)) => Verified {
                 result: Some(result),
-                grown_since: log_size(&self.dir) != size,
+                grown_since: log_state(&self.dir) != state,
             },
             None => Verified {
                 result: None,
@@ -195,19 +203,29 @@ impl Console {
         options
     }
 
-    /// Verifies the whole log, unless it has not grown since the last verification.
+    /// Verifies the whole log, unless it has not changed since the last verification.
     pub async fn verify(self: &Arc<Self>) -> Arc<Result<Summary, Failure>> {
-        let size = log_size(&self.dir);
-        if let Some((verified_size, result)) = self
+        let state = log_state(&self.dir);
+        if let Some((verified, result)) = self
             .last_verification
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
         {
-            if *verified_size == size {
+            if *verified == state {
                 return result.clone();
             }
         }
+        self.verify_now(state).await
+    }
+
+    /// Verifies the whole log now (the verification page: a reviewer asking must get a fresh
+    /// answer, whatever the file times say).
+    pub async fn verify_fresh(self: &Arc<Self>) -> Arc<Result<Summary, Failure>> {
+        self.verify_now(log_state(&self.dir)).await
+    }
+
+    async fn verify_now(self: &Arc<Self>, state: LogState) -> Arc<Result<Summary, Failure>> {
         let dir = self.dir.clone();
         let options = self.verify_options();
         let result = actix_web::web::block(move || verify_log(&dir, &options))
@@ -223,7 +241,7 @@ impl Console {
         *self
             .last_verification
             .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some((size, result.clone()));
+            .unwrap_or_else(|e| e.into_inner()) = Some((state, result.clone()));
         result
     }
 
@@ -266,15 +284,16 @@ impl Console {
     }
 }
 
-/// The log's size: its files' total length (it only grows, except when a failed write is cut).
-fn log_size(dir: &std::path::Path) -> u64 {
-    crate::audit::files::list_log_files(dir)
-        .map(|files| {
-            files
-                .iter()
-                .filter_map(|(_, p)| std::fs::metadata(p).ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
+fn log_state(dir: &std::path::Path) -> LogState {
+    let mut state = LogState {
+        bytes: 0,
+        modified: None,
+    };
+    for (_, path) in crate::audit::files::list_log_files(dir).unwrap_or_default() {
+        if let Ok(meta) = std::fs::metadata(path) {
+            state.bytes += meta.len();
+            state.modified = state.modified.max(meta.modified().ok());
+        }
+    }
+    state
 }

@@ -504,7 +504,7 @@ async fn record_page(
 async fn verify_page(console: web::Data<Console>, req: HttpRequest) -> HttpResponse {
     page_guard!(console, req);
     let console = console.into_inner();
-    let result = console.verify().await;
+    let result = console.verify_fresh().await;
     let badge = console.badge();
     let link = result.as_ref().as_ref().err().and_then(|f| {
         let l = f.location.as_ref()?;
