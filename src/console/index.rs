@@ -253,6 +253,9 @@ pub struct Index {
     awaiting_outcome: HashMap<RequestKey, usize>,
     /// Read up to here: file number and byte offset.
     cursor: Position,
+    /// The names seen in each [`Role`], for the filter form (kept as entries are added, so a
+    /// page never scans the log for them).
+    names: [std::collections::BTreeSet<Sym>; 5],
     /// Records read (every kind).
     pub records: u64,
     /// Lines that could not be read as records, and the first one's location.
@@ -268,6 +271,7 @@ impl Index {
             entries: Vec::new(),
             awaiting_outcome: HashMap::new(),
             cursor: Position { file: 0, offset: 0 },
+            names: Default::default(),
             records: 0,
             unreadable: 0,
             first_unreadable: None,
@@ -385,14 +389,16 @@ impl Index {
                 };
                 let client = Some(strings.intern(&d.client));
                 self.awaiting_outcome.insert(request, self.entries.len());
-                self.entries.push(Entry {
+                let entry = Entry {
                     seq: envelope.seq,
                     micros,
                     request,
                     client,
                     what: What::Decision(Box::new(facts)),
                     at,
-                });
+                };
+                self.note_names(&entry);
+                self.entries.push(entry);
             }
             Kind::Outcome => {
                 let o: OutcomeLite = serde_json::from_str(&envelope.body)?;
@@ -406,6 +412,9 @@ impl Index {
                         backend: o.backend.map(|b| b.served(&mut self.strings)),
                         streamed: o.streamed,
                     };
+                    if let Some(b) = outcome.backend {
+                        self.names[Role::Backend as usize].insert(b.backend);
+                    }
                     if let What::Decision(d) = &mut self.entries[i].what {
                         d.outcome = Some(outcome);
                     }
@@ -414,11 +423,13 @@ impl Index {
             Kind::Refused => {
                 let r: RefusedRecord = serde_json::from_str(&envelope.body)?;
                 let strings = &mut self.strings;
+                let client = r.client.as_deref().map(|c| strings.intern(c));
+                self.names[Role::Client as usize].extend(client);
                 self.entries.push(Entry {
                     seq: envelope.seq,
                     micros,
                     request: RequestKey::new(&r.request_id, strings),
-                    client: r.client.as_deref().map(|c| strings.intern(c)),
+                    client,
                     what: What::Refused {
                         status: r.status,
                         route: strings.intern(&r.route),
@@ -473,31 +484,33 @@ impl Index {
 
     /// The names used so far in one role, sorted, for the filter form's choices.
     pub fn names(&self, role: Role) -> Vec<&str> {
-        let mut seen = std::collections::BTreeSet::new();
-        for e in &self.entries {
-            match (role, &e.what) {
-                (Role::Client, _) => seen.extend(e.client),
-                (Role::Backend, What::Decision(d)) => seen.extend(d.served_by().map(|s| s.backend)),
-                (Role::Entity, What::Decision(d)) => seen.extend(d.entities.iter().map(|t| t.0)),
-                (Role::Rule, What::Decision(d)) => seen.extend(d.rules.iter().copied()),
-                (Role::Policy, What::Decision(d)) => seen.extend(d.policies.iter().copied()),
-                _ => {}
-            }
-        }
-        let mut names: Vec<&str> = seen.into_iter().map(|s| self.strings.name(s)).collect();
+        let mut names: Vec<&str> = self.names[role as usize]
+            .iter()
+            .map(|s| self.strings.name(*s))
+            .collect();
         names.sort_unstable();
         names
+    }
+
+    fn note_names(&mut self, entry: &Entry) {
+        self.names[Role::Client as usize].extend(entry.client);
+        if let What::Decision(d) = &entry.what {
+            self.names[Role::Backend as usize].extend(d.served_by().map(|s| s.backend));
+            self.names[Role::Entity as usize].extend(d.entities.iter().map(|t| t.0));
+            self.names[Role::Rule as usize].extend(d.rules.iter().copied());
+            self.names[Role::Policy as usize].extend(d.policies.iter().copied());
+        }
     }
 }
 
 /// What a name filters on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    Client,
-    Backend,
-    Entity,
-    Rule,
-    Policy,
+    Client = 0,
+    Backend = 1,
+    Entity = 2,
+    Rule = 3,
+    Policy = 4,
 }
 
 /// `hipaa@de69aba0`: a policy and the first 8 hex digits of its version.
