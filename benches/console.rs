@@ -88,29 +88,33 @@ fn generate(dir: &Path) {
         let ts = format_ts(t);
         let request_id = format!("req_{:032x}", 0x5eed_0000_0000u128 + i as u128);
         // A fixed mix: 55% cleared, 10% redacted, 30% PHI kept local, 5% blocked secrets.
-        let (action, found, rules): (Action, &[(&str, &str, DetectorKind)], &[&str]) =
-            match i % 20 {
-                0..=10 => (Action::Allow, &[], &[]),
-                11 | 12 => (
-                    Action::Redact,
-                    &[("EMAIL_ADDRESS", "email", DetectorKind::Regex)],
-                    &["soc2/contact-details"],
-                ),
-                13..=18 => (
-                    Action::Local,
-                    &[
-                        ("PERSON", "first_names", DetectorKind::Dictionary),
-                        ("US_SSN", "us-ssn", DetectorKind::Regex),
-                        ("MEDICAL_CONDITION", "medical_conditions", DetectorKind::Dictionary),
-                    ],
-                    &["hipaa/phi", "soc2/government-id"],
-                ),
-                _ => (
-                    Action::Block,
-                    &[("API_KEY", "aws-access-key", DetectorKind::Regex)],
-                    &["soc2/secrets"],
-                ),
-            };
+        let (action, found, rules): (Action, &[(&str, &str, DetectorKind)], &[&str]) = match i % 20
+        {
+            0..=10 => (Action::Allow, &[], &[]),
+            11 | 12 => (
+                Action::Redact,
+                &[("EMAIL_ADDRESS", "email", DetectorKind::Regex)],
+                &["soc2/contact-details"],
+            ),
+            13..=18 => (
+                Action::Local,
+                &[
+                    ("PERSON", "first_names", DetectorKind::Dictionary),
+                    ("US_SSN", "us-ssn", DetectorKind::Regex),
+                    (
+                        "MEDICAL_CONDITION",
+                        "medical_conditions",
+                        DetectorKind::Dictionary,
+                    ),
+                ],
+                &["hipaa/phi", "soc2/government-id"],
+            ),
+            _ => (
+                Action::Block,
+                &[("API_KEY", "aws-access-key", DetectorKind::Regex)],
+                &["soc2/secrets"],
+            ),
+        };
         let mut evidence = EntityEvidence::new(&fp);
         for (n, (entity_type, rule, detector)) in found.iter().enumerate() {
             let value = format!("value-{}-{n}", i % 5_000);

@@ -33,7 +33,8 @@ fn example(readme: &str, name: &str) -> Value {
     serde_json::from_str(&json).unwrap_or_else(|e| panic!("example {name}: {e}\n{json}"))
 }
 
-/// A string's form: a run of lowercase hex holding a digit (ids, hashes, dates) becomes `h`;
+/// A string's form: a run of lowercase hex holding a digit or at least four long (ids, hashes,
+/// dates) becomes `h`;
 /// other runs of lowercase, uppercase or digits become one class letter each.
 fn form(s: &str) -> String {
     let mut out = String::new();
@@ -47,7 +48,10 @@ fn form(s: &str) -> String {
             .chars()
             .next()
             .is_some_and(|x| x.is_ascii_alphanumeric());
-        if run_len > 0 && run.contains(|x: char| x.is_ascii_digit()) && !word_continues {
+        // Random hex has no digit now and then (a UUID's `abff` segment): four or more hex
+        // letters count as hex too.
+        let hex = run.contains(|x: char| x.is_ascii_digit()) || run_len >= 4;
+        if run_len > 0 && hex && !word_continues {
             out.push('h');
             rest = &rest[run_len..];
             continue;
@@ -240,4 +244,22 @@ fn tested_block(readme: &str, name: &str) -> String {
     let body = &after[after.find("```").unwrap()..];
     let body = &body[body.find('\n').unwrap() + 1..];
     body[..body.find("```").unwrap()].to_string()
+}
+
+#[test]
+fn forms_equate_random_hex_and_keep_id_styles_apart() {
+    assert_eq!(
+        form("c10ec6a8-abff-40d5-9ba7-fe862ecd5dd9"),
+        form("6f1c2f0e-8b1a-4a43-9f57-0d2b5c7e9a11")
+    );
+    assert_eq!(form("hmac:9904dfd63fd7d964"), form("hmac:abcdefabcdefabcd"));
+    assert_eq!(
+        form("2026-12-07T01:05:50.021042Z"),
+        form("2025-06-01T12:00:00.123456Z")
+    );
+    assert_ne!(
+        form("hipaa/phi"),
+        form("hipaa.identifier_with_health_context")
+    );
+    assert_ne!(form("us-ssn"), form("us_ssn_dashed"));
 }

@@ -50,6 +50,8 @@ pub struct Stats {
     pub by_client: BTreeMap<String, ActionCounts>,
     pub by_entity: BTreeMap<String, EntityCounts>,
     pub outcomes_by_status: BTreeMap<u16, u64>,
+    /// Requests refused before any decision, by HTTP status (401: no or unknown key).
+    pub refused_by_status: BTreeMap<u16, u64>,
     pub records_by_kind: BTreeMap<String, u64>,
 }
 
@@ -88,6 +90,11 @@ pub fn collect(dir: &Path, filter: &Filter) -> Result<Stats, ReadError> {
                 }
             }
             Ok(Body::Outcome(o)) => *stats.outcomes_by_status.entry(o.status).or_default() += 1,
+            Ok(Body::Refused(r)) => {
+                if filter.client.is_none() || filter.client == r.client {
+                    *stats.refused_by_status.entry(r.status).or_default() += 1;
+                }
+            }
             Ok(_) => {}
             Err(e) => {
                 failure = Some(ReadError {
@@ -148,6 +155,10 @@ pub fn print_table(stats: &Stats, out: &mut dyn Write) -> std::io::Result<()> {
     }
     writeln!(out, "\n{:<24} {:>9}", "OUTCOME STATUS", "count")?;
     for (status, n) in &stats.outcomes_by_status {
+        writeln!(out, "{status:<24} {n:>9}")?;
+    }
+    writeln!(out, "\n{:<24} {:>9}", "REFUSED STATUS", "count")?;
+    for (status, n) in &stats.refused_by_status {
         writeln!(out, "{status:<24} {n:>9}")?;
     }
     writeln!(out, "\n{:<24} {:>9}", "RECORD KIND", "count")?;
