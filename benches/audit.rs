@@ -110,6 +110,7 @@ fn typical_decision(log: &AuditLog) -> DecisionRecord {
             name: "llama".into(),
             on_premise: true,
         }),
+        route_rule: None,
     }
 }
 

@@ -150,6 +150,7 @@ fn generate(dir: &Path) {
             skipped_detectors: vec![],
             entities: evidence.finish(),
             backend: backend.clone(),
+            route_rule: None,
         };
         emit(
             Kind::Decision,

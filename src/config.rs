@@ -138,6 +138,13 @@ pub struct RoutingConfig {
     /// Per requested model: which backends serve it (each defaults to `cloud` / `local` above).
     #[serde(default)]
     pub models: BTreeMap<String, ModelRoute>,
+    /// Task-based routing of cleared traffic (`crate::route`): the first rule that holds picks
+    /// the backend; sensitive traffic never consults them.
+    #[serde(default)]
+    pub rules: Vec<crate::route::RouteRuleConfig>,
+    /// Keyword classes the rules may name.
+    #[serde(default)]
+    pub keywords: BTreeMap<String, crate::route::KeywordClass>,
 }
 
 /// Targets for one requested model name.
@@ -249,6 +256,11 @@ impl Config {
                 at(&mut llama.model);
             }
         }
+        for class in self.routing.keywords.values_mut() {
+            if let crate::route::KeywordClass::File(p) = class {
+                at(p);
+            }
+        }
     }
 
     /// Cross-section checks that serde cannot express.
@@ -284,6 +296,10 @@ impl Config {
                 }
             }
         }
+        for rule in &self.routing.rules {
+            backend(&rule.to, &format!("rules {:?} to", rule.name))?;
+        }
+        crate::route::RouteRules::compile(&self.routing.rules, &self.routing.keywords)?;
         let mut names = std::collections::HashSet::new();
         for c in &self.clients {
             if !names.insert(&c.name) {

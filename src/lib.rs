@@ -16,4 +16,5 @@ pub mod eval;
 pub mod openai;
 pub mod policy;
 pub mod redact;
+pub mod route;
 pub mod server;

@@ -16,6 +16,7 @@ const SERVER_FREE: &[&str] = &[
     "src/openai",
     "src/dialect",
     "src/backend",
+    "src/route",
 ];
 
 /// Layers that must not use the HTTP framework either.

@@ -47,6 +47,10 @@ pub struct DecisionRecord {
     pub entities: Evidence,
     /// The backend the request is sent to; `None` when blocked.
     pub backend: Option<BackendRef>,
+    /// The `[[routing.rules]]` rule that chose the backend (cleared traffic only; absent when
+    /// the model's or the default route applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_rule: Option<String>,
 }
 
 /// A detector left out of a request's scan.

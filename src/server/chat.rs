@@ -151,7 +151,12 @@ async fn handle(
     let (body, echo) = front.translate(body)?;
     let judged = gateway.judge(client, body).await?;
     let action = judged.decision.action;
-    let route = gateway.router.route(action, &judged.request.model);
+    let task = req
+        .headers()
+        .get(crate::route::TASK_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let features = crate::route::Features::of(&judged.request, task);
+    let (route, route_rule) = gateway.router.route_request(action, &features);
     if let Some(route) = &route {
         // Defence in depth: the config check already guarantees this.
         if !matches!(action, Action::Allow | Action::Redact) && !route.primary.on_premise() {
@@ -167,7 +172,7 @@ async fn handle(
         }
     }
     gateway
-        .record_decision(request_id, client, &judged, route.as_ref())
+        .record_decision(request_id, client, &judged, route.as_ref(), route_rule)
         .await
         .map_err(|error| Failure {
             error,

@@ -291,6 +291,7 @@ impl Gateway {
         client: &Client,
         judged: &Judged,
         route: Option<&Route>,
+        route_rule: Option<String>,
     ) -> Result<(), ApiError> {
         let mut evidence = EntityEvidence::new(self.audit.fingerprinter());
         if let Ok(units) = &judged.entities {
@@ -340,6 +341,7 @@ impl Gateway {
                 name: r.primary.name().to_owned(),
                 on_premise: r.primary.on_premise(),
             }),
+            route_rule,
         };
         let started = Instant::now();
         let result = self.audit.append(record).await;

@@ -273,12 +273,16 @@ fn build_router(config: &Config) -> anyhow::Result<Router> {
         };
         models.insert(model.clone(), (c, l));
     }
-    Ok(Router::new(
-        local,
-        cloud,
-        models,
-        config.routing.fallback_to_local,
-    ))
+    let mut rule_targets = BTreeMap::new();
+    for rule in &config.routing.rules {
+        rule_targets.insert(rule.name.clone(), get(&rule.to)?);
+    }
+    let rules = crate::route::RouteRules::compile(&config.routing.rules, &config.routing.keywords)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(
+        Router::new(local, cloud, models, config.routing.fallback_to_local)
+            .with_rules(rules, rule_targets),
+    )
 }
 
 fn missing_key(var: Option<&str>) -> bool {

@@ -176,8 +176,20 @@ async fn scan(
         }
         None => None,
     };
+    let task = req
+        .headers()
+        .get(crate::route::TASK_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let (route, route_rule) = gateway
+        .router
+        .route_request(d.action, &crate::route::Features::of(&judged.request, task));
     let mut answer = serde_json::json!({
         "action": d.action.as_str(),
+        "route": {
+            "backend": route.as_ref().map(|r| r.primary.name()),
+            "on_premise": route.as_ref().map(|r| r.primary.on_premise()),
+            "rule": route_rule,
+        },
         "detection_error": judged.entities.as_ref().err(),
         "policies": d.policies.iter().map(|p| serde_json::json!({"name": &*p.name, "version": &*p.version, "action": p.action.as_str()})).collect::<Vec<_>>(),
         "rules": rules,

@@ -1,8 +1,9 @@
 //! Which backend serves a request, given the decision and the requested model.
 //!
 //! `local` decisions go to an on-premise backend whatever model was asked for; cleared traffic
-//! (`allow`, and `redact`, which reaches the cloud only as rewritten with placeholders) goes to the
-//! model's cloud target, or stays local when no cloud backend is usable (no API key). A cloud
+//! (`allow`, and `redact`, which reaches the cloud only as rewritten with placeholders) goes where
+//! the first task rule that holds says (`crate::route`), else to the model's cloud target, or stays
+//! local when no cloud backend is usable (no API key). A cloud
 //! failure before the first byte may fall back to local (it only tightens privacy); nothing ever
 //! falls back from local to cloud. `local` wins over `redact` in the decision itself (strictest
 //! action of all policies), before routing.
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 use crate::backend::Backend;
 use crate::policy::Action;
+use crate::route::{Features, RouteRules};
 
 pub type SharedBackend = Arc<dyn Backend>;
 
@@ -27,6 +29,10 @@ pub struct Router {
     default: Targets,
     models: BTreeMap<String, Targets>,
     fallback_to_local: bool,
+    rules: Arc<RouteRules>,
+    /// Each rule's backend; `None` when it is a cloud backend left out for want of an API key
+    /// (the rule's traffic is then served locally, as all cleared traffic would be).
+    rule_targets: BTreeMap<String, Option<SharedBackend>>,
 }
 
 /// Where to send a request.
@@ -60,7 +66,55 @@ impl Router {
             default,
             models,
             fallback_to_local,
+            rules: Arc::new(RouteRules::default()),
+            rule_targets: BTreeMap::new(),
         }
+    }
+
+    /// Adds task rules and the backend each one names.
+    pub fn with_rules(
+        mut self,
+        rules: RouteRules,
+        targets: BTreeMap<String, Option<SharedBackend>>,
+    ) -> Self {
+        self.rules = Arc::new(rules);
+        self.rule_targets = targets;
+        self
+    }
+
+    /// The route for a decided request, and the task rule that chose it. Rules are consulted
+    /// for cleared traffic only: `local` and `block` decisions never see them.
+    pub fn route_request(
+        &self,
+        action: Action,
+        features: &Features,
+    ) -> (Option<Route>, Option<String>) {
+        if matches!(action, Action::Allow | Action::Redact) {
+            if let Some(chosen) = self.rules.choose(features) {
+                let local = self
+                    .models
+                    .get(&features.model)
+                    .unwrap_or(&self.default)
+                    .local
+                    .clone();
+                let route = match self.rule_targets.get(chosen.rule).cloned().flatten() {
+                    Some(target) if !target.on_premise() => Route {
+                        primary: target,
+                        fallback: self.fallback_to_local.then_some(local),
+                    },
+                    Some(target) => Route {
+                        primary: target,
+                        fallback: None,
+                    },
+                    None => Route {
+                        primary: local,
+                        fallback: None,
+                    },
+                };
+                return (Some(route), Some(chosen.rule.to_owned()));
+            }
+        }
+        (self.route(action, &features.model), None)
     }
 
     /// The route for a decided request; `None` for `block`.
@@ -156,6 +210,49 @@ mod tests {
             Some(("local".to_owned(), None))
         );
         assert_eq!(names(r.route(Action::Block, "m")), None);
+    }
+
+    #[test]
+    fn task_rules_steer_cleared_traffic_only() {
+        #[derive(serde::Deserialize)]
+        struct R {
+            rules: Vec<crate::route::RouteRuleConfig>,
+        }
+        let r: R = toml::from_str(
+            "[[rules]]\nname = \"hint-cloud\"\nwhen = { task = [\"reason\"] }\nto = \"cloud\"\n\
+             [[rules]]\nname = \"hint-local\"\nwhen = { task = [\"classify\"] }\nto = \"local\"",
+        )
+        .unwrap();
+        let local: SharedBackend = Arc::new(Placed("local", true));
+        let cloud: SharedBackend = Arc::new(Placed("cloud", false));
+        let targets = BTreeMap::from([
+            ("hint-cloud".to_owned(), Some(cloud.clone())),
+            ("hint-local".to_owned(), Some(local.clone())),
+        ]);
+        let router = Router::new(local, Some(cloud), BTreeMap::new(), true).with_rules(
+            RouteRules::compile(&r.rules, &BTreeMap::new()).unwrap(),
+            targets,
+        );
+        let request: crate::openai::ChatCompletionRequest = serde_json::from_value(
+            serde_json::json!({"model": "m", "messages": [{"role": "user", "content": "x"}]}),
+        )
+        .unwrap();
+        let features = |task| Features::of(&request, Some(task));
+        let (route, rule) = router.route_request(Action::Allow, &features("classify"));
+        assert_eq!(names(route), Some(("local".to_owned(), None)));
+        assert_eq!(rule.as_deref(), Some("hint-local"));
+        // A rule naming the cloud never takes a sensitive request there.
+        let (route, rule) = router.route_request(Action::Local, &features("reason"));
+        assert_eq!(names(route), Some(("local".to_owned(), None)));
+        assert_eq!(rule, None);
+        let (route, rule) = router.route_request(Action::Block, &features("reason"));
+        assert!(route.is_none() && rule.is_none());
+        let (route, rule) = router.route_request(Action::Redact, &features("reason"));
+        assert_eq!(
+            names(route),
+            Some(("cloud".to_owned(), Some("local".to_owned())))
+        );
+        assert_eq!(rule.as_deref(), Some("hint-cloud"));
     }
 
     #[test]

@@ -211,6 +211,7 @@ pub fn decision(
         skipped_detectors: Vec::new(),
         entities: evidence.finish(),
         backend,
+        route_rule: None,
     }
 }
 
