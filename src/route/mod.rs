@@ -235,7 +235,7 @@ impl RouteRules {
 
     fn holds(&self, rule: &Rule, f: &Features) -> bool {
         let w = &rule.config.when;
-        (w.model.is_empty() || w.model.iter().any(|m| *m == f.model))
+        (w.model.is_empty() || w.model.contains(&f.model))
             && (w.task.is_empty()
                 || f.task
                     .as_deref()
