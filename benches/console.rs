@@ -185,6 +185,9 @@ fn generate(dir: &Path) {
     );
 }
 
+/// An entity a decision found: type, detector rule, detector.
+type Found = (&'static str, &'static str, DetectorKind);
+
 fn resident_mib() -> f64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: f64 = statm
