@@ -88,8 +88,7 @@ fn generate(dir: &Path) {
         let ts = format_ts(t);
         let request_id = format!("req_{:032x}", 0x5eed_0000_0000u128 + i as u128);
         // A fixed mix: 55% cleared, 10% redacted, 30% PHI kept local, 5% blocked secrets.
-        let (action, found, rules): (Action, &[(&str, &str, DetectorKind)], &[&str]) = match i % 20
-        {
+        let (action, found, rules): (Action, &[Found], &[&str]) = match i % 20 {
             0..=10 => (Action::Allow, &[], &[]),
             11 | 12 => (
                 Action::Redact,
