@@ -175,6 +175,7 @@ async fn end_to_end(pipeline: Arc<Pipeline>) {
         key_sha256: Some(hex::encode(sluice::server::auth::sha256_of(BASELINE_KEY))),
         key_env: None,
         policies: Some(vec!["openall".into()]),
+        limits: None,
     });
     let gw = sluice::server::start(config, pipeline)
         .await

@@ -32,6 +32,9 @@ pub struct Config {
     pub routing: RoutingConfig,
     #[serde(default)]
     pub redact: crate::redact::RedactConfig,
+    /// Prices for `sluice audit costs` (cloud per model, local per hour).
+    #[serde(default)]
+    pub costs: Option<crate::audit::costs::CostConfig>,
     /// The compliance console (`/console`); off unless the section is present.
     #[serde(default)]
     pub console: Option<crate::console::ConsoleConfig>,
@@ -121,6 +124,9 @@ pub struct ClientConfig {
     /// Policy names; `[policies] default_set` when absent.
     #[serde(default)]
     pub policies: Option<Vec<String>>,
+    /// Rate limits and a daily token budget (429 with Retry-After beyond).
+    #[serde(default)]
+    pub limits: Option<crate::quota::ClientLimits>,
 }
 
 /// Which backend serves what.
@@ -295,6 +301,9 @@ impl Config {
                     ));
                 }
             }
+        }
+        if let Some(costs) = &self.costs {
+            costs.validate()?;
         }
         for rule in &self.routing.rules {
             backend(&rule.to, &format!("rules {:?} to", rule.name))?;

@@ -15,6 +15,7 @@ pub mod dialect;
 pub mod eval;
 pub mod openai;
 pub mod policy;
+pub mod quota;
 pub mod redact;
 pub mod route;
 pub mod server;

@@ -17,6 +17,12 @@ async fn start_with_console(setup: &Setup<'_>, page_size: usize) -> sluice::serv
         secure_cookie: false,
         page_size,
     });
+    config.costs = Some(
+        toml::from_str(
+            "[models.\"gpt-4o-mini\"]\ninput_per_million = 0.15\noutput_per_million = 0.6\n[local]\nhardware_per_hour = 0.5",
+        )
+        .unwrap(),
+    );
     sluice::server::start(config, real_pipeline())
         .await
         .expect("gateway starts")
@@ -113,6 +119,11 @@ async fn the_console_pages_filters_and_names_a_broken_chain() {
 
     let (_, verified) = get(addr, "/console/verify").await;
     assert!(verified.contains("Verified."), "{verified}");
+    let (_, report) = get(addr, "/console/report").await;
+    assert!(
+        report.contains("Spend and break-even") && report.contains("Break-even"),
+        "{report}"
+    );
 
     // Alter one decision on disk (same length, so the writer's offsets stay right).
     let log = audit.log_dir().join("log-000001.jsonl");

@@ -17,6 +17,7 @@ const SERVER_FREE: &[&str] = &[
     "src/dialect",
     "src/backend",
     "src/route",
+    "src/quota",
 ];
 
 /// Layers that must not use the HTTP framework either.

@@ -12,6 +12,7 @@ pub mod chain;
 pub mod checkpoint;
 pub mod clock;
 pub mod config;
+pub mod costs;
 pub mod error;
 pub mod evidence;
 pub mod files;

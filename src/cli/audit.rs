@@ -41,6 +41,9 @@ pub enum AuditCommand {
     Stats(StatsArgs),
     /// A plain summary for evidence: requests, PHI requests and where they went, chain status.
     Report(ReportArgs),
+    /// Spend per client, route rule and backend at the prices in `[costs]` (needs --config);
+    /// what the local tier saved, and the daily volume at which it pays for itself.
+    Costs(CostsArgs),
     /// Create the checkpoint signing key and the fingerprint key (mode 0600, never overwritten).
     Keygen(KeygenArgs),
 }
@@ -144,6 +147,16 @@ pub struct ReportArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct CostsArgs {
+    /// The log directory (default: `[audit] dir` of --config, else `audit`).
+    pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: StatsFormat,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct KeygenArgs {
     /// Where to write the ed25519 checkpoint signing key (PKCS#8 PEM) [default: `[audit]
     /// signing_key` of --config, else .sluice/audit-signing.pem].
@@ -194,16 +207,18 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs a subcommand, printing to `out`.
 pub fn execute(args: AuditArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let configured = match &args.config {
-        Some(path) => Some(crate::config::Config::load(path)?.audit),
+    let loaded = match &args.config {
+        Some(path) => Some(crate::config::Config::load(path)?),
         None => None,
     };
-    let configured = configured.as_ref();
+    let configured = loaded.as_ref().map(|c| &c.audit);
+    let prices = loaded.as_ref().and_then(|c| c.costs.as_ref());
     let result = match args.command {
         AuditCommand::Verify(a) => verify(a, configured, out),
         AuditCommand::Show(a) => show(a, configured, out),
         AuditCommand::Stats(a) => stats_cmd(a, configured, out),
         AuditCommand::Report(a) => report_cmd(a, configured, out),
+        AuditCommand::Costs(a) => costs_cmd(a, configured, prices, out),
         AuditCommand::Keygen(a) => keygen(a, configured, out),
     };
     match result {
@@ -354,6 +369,24 @@ fn report_cmd(
     } else {
         ExitCode::from(1)
     })
+}
+
+fn costs_cmd(
+    args: CostsArgs,
+    configured: Option<&AuditConfig>,
+    prices: Option<&crate::audit::costs::CostConfig>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let prices = prices.context(
+        "costs need prices: pass --config sluice.toml with a [costs] section (README, \"Spend and break-even\")",
+    )?;
+    let dir = log_dir(args.dir, configured)?;
+    let report = crate::audit::costs::compute(&dir, args.window.since, args.window.until, prices)?;
+    match args.format {
+        StatsFormat::Table => write!(out, "{report}")?,
+        StatsFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn keygen(

@@ -60,6 +60,8 @@ pub struct Console {
     last_verification: Mutex<Option<Verification>>,
     page_size: usize,
     secure_cookie: bool,
+    /// `[costs]`, for the report's spend section.
+    costs: Option<crate::audit::costs::CostConfig>,
 }
 
 /// The last verification result, if any, and whether the log grew since, as the pages' banner
@@ -87,6 +89,7 @@ impl Console {
         audit_config: &AuditConfig,
         audit: AuditLog,
         client_keys: &[[u8; 32]],
+        costs: Option<crate::audit::costs::CostConfig>,
     ) -> Result<Console, String> {
         let admin = config.admin_key_sha256()?;
         if client_keys.contains(&admin) {
@@ -110,6 +113,7 @@ impl Console {
             last_verification: Mutex::new(None),
             page_size: config.page_size,
             secure_cookie: config.secure_cookie,
+            costs,
         })
     }
 
@@ -264,6 +268,22 @@ impl Console {
                     .content_type("text/plain; charset=utf-8")
                     .body("the report could not be built")
             })
+    }
+
+    /// The spend report for the query's period, when `[costs]` is configured (the text
+    /// `sluice audit costs` prints, or why it could not be built).
+    pub async fn costs(self: &Arc<Self>, query: &web::FilterQuery) -> Option<String> {
+        let prices = self.costs.clone()?;
+        let (since, until) = query.period().ok()?;
+        let dir = self.dir.clone();
+        let text = actix_web::web::block(move || {
+            crate::audit::costs::compute(&dir, since, until, &prices)
+                .map(|r| r.to_string())
+                .unwrap_or_else(|e| format!("costs could not be computed: {e}"))
+        })
+        .await
+        .ok()?;
+        Some(text)
     }
 
     /// Records a failed sign-in: the presented key's fingerprint, never the key.

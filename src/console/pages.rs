@@ -477,15 +477,25 @@ pub struct ReportCharts {
     pub refused: String,
 }
 
-pub fn report(
-    text: &str,
-    o: &Overview,
-    charts: &ReportCharts,
-    query: &str,
-    since: &str,
-    until: &str,
-    saved: bool,
-) -> Markup {
+/// What the report page shows.
+pub struct ReportView<'a> {
+    /// `sluice audit report`'s text.
+    pub text: &'a str,
+    /// `sluice audit costs`' text, when `[costs]` is configured.
+    pub costs: Option<&'a str>,
+    pub overview: &'a Overview,
+    pub charts: &'a ReportCharts,
+    pub query: &'a str,
+    pub since: &'a str,
+    pub until: &'a str,
+    /// Rendered for saving: no forms or links.
+    pub saved: bool,
+}
+
+pub fn report(v: &ReportView) -> Markup {
+    let (text, costs, o, charts, query, since, until, saved) = (
+        v.text, v.costs, v.overview, v.charts, v.query, v.since, v.until, v.saved,
+    );
     html! {
         h1 { "Report" }
         @if !saved {
@@ -502,6 +512,10 @@ pub fn report(
             }
         }
         pre.report { (text) }
+        @if let Some(costs) = costs {
+            h2 { "Spend and break-even" }
+            pre.report.costs { (costs) }
+        }
         (figures(o))
         div.charts {
             img.chart src=(charts.actions) alt="Decisions over time, by action";

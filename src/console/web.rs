@@ -556,15 +556,19 @@ async fn report_page(
     };
     console.verify().await;
     let badge = console.badge();
-    let body = pages::report(
-        &report.to_string(),
-        &o,
-        &chart_data,
-        &query.encoded(),
-        &query.since,
-        &query.until,
+    let costs = console.costs(&query).await;
+    let text = report.to_string();
+    let encoded = query.encoded();
+    let body = pages::report(&pages::ReportView {
+        text: &text,
+        costs: costs.as_deref(),
+        overview: &o,
+        charts: &chart_data,
+        query: &encoded,
+        since: &query.since,
+        until: &query.until,
         saved,
-    );
+    });
     if saved {
         // A saved report is one file: the stylesheet inline, the charts as data URIs, no links.
         let page = pages::layout(

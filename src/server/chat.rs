@@ -64,6 +64,7 @@ pub async fn serve(
     let (mut response, action, backend) = match result {
         Ok((response, served)) => (response, Some(served.action), Some(served.backend)),
         Err(failure) => {
+            gateway.quotas.forget(&request_id);
             if failure.action.is_none() {
                 let refused = Refused {
                     request_id: &request_id,
@@ -147,6 +148,10 @@ async fn handle(
     request_id: &str,
     started: Instant,
 ) -> Result<(HttpResponse, Served), Failure> {
+    gateway
+        .quotas
+        .admit(&client.name, request_id, chrono::Utc::now())
+        .map_err(|over| ApiError::rate_limited(over.limit, over.retry_after))?;
     let body = read_body(req, payload, &gateway.limits).await?;
     let (body, echo) = front.translate(body)?;
     let judged = gateway.judge(client, body).await?;
@@ -549,6 +554,11 @@ impl OutcomeTracker {
                 .metrics
                 .tokens(&self.backend.name, input, output);
         }
+        self.gateway.quotas.spend(
+            &self.request_id,
+            tokens.map_or(0, |(input, output)| input + output),
+            chrono::Utc::now(),
+        );
         let record = OutcomeRecord {
             request_id: self.request_id,
             status,

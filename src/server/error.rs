@@ -49,6 +49,22 @@ impl ApiError {
         }
     }
 
+    /// 429: the client is over one of its limits (`[[clients]] limits`).
+    pub fn rate_limited(limit: &str, retry_after: Duration) -> Self {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(
+                429,
+                "rate_limit_error",
+                format!(
+                    "this client is over its {limit} limit; retry after {} s",
+                    retry_after.as_secs().max(1)
+                ),
+            )
+        }
+        .with_code("rate_limit_exceeded")
+    }
+
     pub fn with_code(mut self, code: &str) -> Self {
         self.body = self.body.with_code(code);
         self

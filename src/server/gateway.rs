@@ -47,6 +47,8 @@ pub struct Gateway {
     pub redact: crate::redact::RedactConfig,
     /// The model names records, logs and metrics may carry.
     pub models: super::model_names::ModelNames,
+    /// Per-client rate limits and budgets.
+    pub quotas: crate::quota::Quotas,
 }
 
 /// A request that has been scanned and decided.

@@ -140,6 +140,13 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
         skip_settled: !config.detect.ner_always,
         redact: config.redact.clone(),
         models: model_names::ModelNames::from_config(&config),
+        quotas: crate::quota::Quotas::new(
+            config
+                .clients
+                .iter()
+                .filter_map(|c| c.limits.map(|l| (c.name.clone(), l)))
+                .collect(),
+        ),
     });
 
     forward_policy_events(&policies, audit.clone(), gateway.clone());
@@ -150,8 +157,14 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
         Some(c) => {
             let client_keys: Vec<[u8; 32]> = gateway.clients.key_digests().collect();
             let console = Arc::new(
-                crate::console::Console::new(c, &config.audit, audit.clone(), &client_keys)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+                crate::console::Console::new(
+                    c,
+                    &config.audit,
+                    audit.clone(),
+                    &client_keys,
+                    config.costs.clone(),
+                )
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
             );
             console.warm_up();
             tracing::info!(target: "sluice::server", "compliance console at /console");
