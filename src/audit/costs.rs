@@ -225,13 +225,7 @@ pub fn compute(
             }
             Ok(_) => {}
             Err(e) => {
-                failure = Some(ReadError {
-                    location: Some(location.clone()),
-                    message: format!(
-                        "{} body does not parse ({e}); run `sluice audit verify`",
-                        record.kind
-                    ),
-                });
+                failure = Some(ReadError::unparsable_body(location, record.kind, &e));
                 return ControlFlow::Break(());
             }
         }

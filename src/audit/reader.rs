@@ -90,6 +90,21 @@ impl fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
+impl ReadError {
+    /// A record whose body does not parse as its kind's (the reader does not check bodies;
+    /// `verify` does, and says more).
+    pub fn unparsable_body(
+        location: &Location,
+        kind: super::record::Kind,
+        error: &serde_json::Error,
+    ) -> ReadError {
+        ReadError {
+            location: Some(location.clone()),
+            message: format!("{kind} body does not parse ({error}); run `sluice audit verify`"),
+        }
+    }
+}
+
 /// Visits every record of the log in `dir` in order, without checking the chain (that is
 /// [`super::verify`]'s job). A torn last line is skipped; any other unreadable line is an error.
 pub fn read_records(

@@ -46,14 +46,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, console: Arc<Console>) {
             .route("/login", web::post().to(login))
             .route("/logout", web::post().to(logout))
             .route("/timeline", web::get().to(timeline_page))
-            .route("/timeline.csv", web::get().to(timeline_csv))
-            .route("/timeline.json", web::get().to(timeline_json))
+            .route("/timeline.{format}", web::get().to(timeline_export))
             .route("/requests/{id}", web::get().to(request_page))
             .route("/log/{file}/{line}", web::get().to(record_page))
             .route("/verify", web::get().to(verify_page))
             .route("/report", web::get().to(report_page))
-            .route("/report.csv", web::get().to(report_csv))
-            .route("/report.json", web::get().to(report_json))
+            .route("/report.{format}", web::get().to(report_export))
             .route("/charts/{name}.svg", web::get().to(chart))
             .route("/assets/console.css", web::get().to(stylesheet))
             .default_service(web::to(|| async {
@@ -376,39 +374,32 @@ async fn timeline_page(
 /// At most this many rows in one export (a larger selection says so in its last line).
 const MAX_EXPORT_ROWS: usize = 1_000_000;
 
-async fn timeline_csv(
+/// `/console/timeline.csv` and `/console/timeline.json`: the selection as a file.
+async fn timeline_export(
     console: web::Data<Console>,
     req: HttpRequest,
+    format: web::Path<String>,
     query: web::Query<FilterQuery>,
 ) -> HttpResponse {
     data_guard!(console, req);
+    let csv = match format.as_str() {
+        "csv" => true,
+        "json" => false,
+        _ => return HttpResponse::NotFound().body("no such export"),
+    };
     let console = console.into_inner();
     let body = console
         .with_index(move |index, _| {
             let (filter, _) = query.filter(index);
-            super::export::csv(index, &filter, MAX_EXPORT_ROWS)
+            if csv {
+                super::export::csv(index, &filter, MAX_EXPORT_ROWS)
+            } else {
+                super::export::json_lines(index, &filter, MAX_EXPORT_ROWS)
+            }
         })
         .await;
     match body {
-        Ok(text) => download(text, "text/csv; charset=utf-8", "sluice-decisions.csv"),
-        Err(e) => e,
-    }
-}
-
-async fn timeline_json(
-    console: web::Data<Console>,
-    req: HttpRequest,
-    query: web::Query<FilterQuery>,
-) -> HttpResponse {
-    data_guard!(console, req);
-    let console = console.into_inner();
-    let body = console
-        .with_index(move |index, _| {
-            let (filter, _) = query.filter(index);
-            super::export::json_lines(index, &filter, MAX_EXPORT_ROWS)
-        })
-        .await;
-    match body {
+        Ok(text) if csv => download(text, "text/csv; charset=utf-8", "sluice-decisions.csv"),
         Ok(text) => download(text, "application/x-ndjson", "sluice-decisions.jsonl"),
         Err(e) => e,
     }
@@ -614,25 +605,22 @@ fn file_part(text: &str, empty: &str) -> String {
     }
 }
 
-async fn report_csv(
+/// `/console/report.csv` and `/console/report.json`.
+async fn report_export(
     console: web::Data<Console>,
     req: HttpRequest,
+    format: web::Path<String>,
     query: web::Query<FilterQuery>,
 ) -> HttpResponse {
     data_guard!(console, req);
-    match console.into_inner().report(&query).await {
-        Ok(r) => download(r.to_csv(), "text/csv; charset=utf-8", "sluice-report.csv"),
-        Err(e) => e,
+    let format = format.into_inner();
+    if format != "csv" && format != "json" {
+        return HttpResponse::NotFound().body("no such export");
     }
-}
-
-async fn report_json(
-    console: web::Data<Console>,
-    req: HttpRequest,
-    query: web::Query<FilterQuery>,
-) -> HttpResponse {
-    data_guard!(console, req);
     match console.into_inner().report(&query).await {
+        Ok(r) if format == "csv" => {
+            download(r.to_csv(), "text/csv; charset=utf-8", "sluice-report.csv")
+        }
         Ok(r) => download(r.to_json_text(), "application/json", "sluice-report.json"),
         Err(e) => e,
     }
