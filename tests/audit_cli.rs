@@ -357,3 +357,45 @@ fn keygen_creates_private_keys_0600_and_never_overwrites() {
     assert_eq!(fs::read(root.path().join("k/s.pem")).unwrap(), before);
     assert!(root.path().join("k/s.pub.pem").exists());
 }
+
+#[test]
+fn verify_takes_several_replicas_logs_and_reports_each_chain() {
+    let (a, b, c) = (build(), build(), build());
+    let anchors = |f: &Fixture| f.dir.join("anchors.jsonl");
+    let (code, out) = audit(&[
+        "verify",
+        dir(&a),
+        dir(&b),
+        "--anchor",
+        anchors(&a).to_str().unwrap(),
+        "--anchor",
+        anchors(&b).to_str().unwrap(),
+    ]);
+    assert_eq!(code, ok(), "{out}");
+    assert!(out.contains(&format!("== {} ==", a.dir.display())), "{out}");
+    assert_eq!(out.matches("OK: ").count(), 2, "{out}");
+    assert!(out.contains("2 log(s): 2 verified, 0 failure(s)"), "{out}");
+
+    // An anchor of a replica whose log is not given: that log is missing.
+    let (code, out) = audit(&[
+        "verify",
+        dir(&a),
+        dir(&b),
+        "--anchor",
+        anchors(&c).to_str().unwrap(),
+    ]);
+    assert_ne!(code, ok());
+    assert!(out.contains("none of the logs given"), "{out}");
+
+    // One replica's log altered: that chain fails, the other still verifies.
+    let path = b.file(1);
+    let mut lines = read_lines(&path);
+    let i = lines.iter().position(|l| l.contains("clinic")).unwrap();
+    lines[i] = lines[i].replacen("clinic", "clinlc", 1);
+    write_lines(&path, &lines);
+    let (code, out) = audit(&["verify", dir(&a), dir(&b)]);
+    assert_ne!(code, ok());
+    assert_eq!(out.matches("OK: ").count(), 1, "{out}");
+    assert!(out.contains(&format!("FAIL: {}", path.display())), "{out}");
+    assert!(out.contains("2 log(s): 1 verified, 1 failure(s)"), "{out}");
+}

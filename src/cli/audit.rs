@@ -62,8 +62,10 @@ pub struct TrustArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// The log directory (default: `[audit] dir` of --config, else `audit`).
-    pub dir: Option<PathBuf>,
+    /// The log directory, or several (one per replica: each is its own chain, verified and
+    /// reported on its own; `--anchor` checkpoints go to the log they belong to) [default:
+    /// `[audit] dir` of --config, else `audit`].
+    pub dirs: Vec<PathBuf>,
     #[command(flatten)]
     pub trust: TrustArgs,
 }
@@ -281,16 +283,82 @@ fn verify(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
     let options = verify_options(&args.trust, configured)?;
-    match verify_log(&log_dir(args.dir, configured)?, &options) {
-        Ok(summary) => {
-            write!(out, "{summary}")?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(failure) => {
-            writeln!(out, "FAIL: {failure}")?;
-            Ok(ExitCode::from(1))
+    if args.dirs.len() <= 1 {
+        let dir = log_dir(args.dirs.into_iter().next(), configured)?;
+        return Ok(match verify_log(&dir, &options) {
+            Ok(summary) => {
+                write!(out, "{summary}")?;
+                ExitCode::SUCCESS
+            }
+            Err(failure) => {
+                writeln!(out, "FAIL: {failure}")?;
+                ExitCode::from(1)
+            }
+        });
+    }
+    // Several replicas' logs: each chain on its own, with the anchors that name it.
+    let (mut passed, mut failed) = (0, 0);
+    let mut claimed = vec![false; options.anchors.len()];
+    for dir in &args.dirs {
+        let dir = log_dir(Some(dir.clone()), None)?;
+        let id = first_log_id(&dir);
+        let mine = VerifyOptions {
+            trusted_keys: options.trusted_keys.clone(),
+            anchors: options
+                .anchors
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| Some(&a.checkpoint.log_id) == id.as_ref())
+                .map(|(i, a)| {
+                    claimed[i] = true;
+                    a.clone()
+                })
+                .collect(),
+        };
+        writeln!(out, "== {} ==", dir.display())?;
+        match verify_log(&dir, &mine) {
+            Ok(summary) => {
+                passed += 1;
+                write!(out, "{summary}")?
+            }
+            Err(failure) => {
+                failed += 1;
+                writeln!(out, "FAIL: {failure}")?;
+            }
         }
     }
+    for (anchor, _) in options.anchors.iter().zip(&claimed).filter(|(_, c)| !**c) {
+        failed += 1;
+        writeln!(
+            out,
+            "FAIL: anchor {} belongs to log {}, which is none of the logs given (a replica's log is missing)",
+            anchor.source, anchor.checkpoint.log_id
+        )?;
+    }
+    writeln!(
+        out,
+        "{} log(s): {passed} verified, {failed} failure(s)",
+        args.dirs.len()
+    )?;
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The `log_id` of a log's genesis record, if its first record is one.
+fn first_log_id(dir: &std::path::Path) -> Option<String> {
+    let mut id = None;
+    let _ = crate::audit::reader::read_records(dir, |_, record| {
+        if let Ok(crate::audit::Body::Genesis(g)) =
+            crate::audit::Body::parse(record.kind, &record.body)
+        {
+            id = Some(g.log_id);
+        }
+        std::ops::ControlFlow::Break(())
+    });
+    id
 }
 
 /// An entity type named on the command line, as the catalog spells it; an unknown one is an

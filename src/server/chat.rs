@@ -23,8 +23,7 @@ use crate::openai::{ChatCompletionRequest, ErrorBody};
 use crate::policy::Action;
 use crate::redact::{restore_completion, restore_stream, RestoreError, Restorer};
 
-use super::auth::presented_key;
-use super::auth::Client;
+use super::auth::{presented_key, Client};
 use super::body::read_body;
 use super::error::ApiError;
 use super::events::{CloudFellBack, RequestAnswered};
