@@ -38,6 +38,11 @@ model = "models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 [routing]
 local = "local"
+
+[[routing.rules]]
+name = "hinted-local"
+when = { task = ["classify"] }
+to = "local"
 "#,
     )
     .unwrap();
@@ -127,6 +132,10 @@ fn audit_and_policy_commands_find_everything_from_the_config_file() {
     );
     assert!(out.status.success(), "{}", text(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["route"]["consulted"], false,
+        "PHI: rules are not consulted"
+    );
     assert!(
         json["entities"]
             .as_array()
@@ -134,6 +143,32 @@ fn audit_and_policy_commands_find_everything_from_the_config_file() {
             .iter()
             .any(|e| e["entity_type"] == "PERSON"),
         "{json}"
+    );
+}
+
+#[test]
+fn policy_explain_shows_the_task_rule_a_cleared_text_would_take() {
+    let root = tempfile::tempdir().unwrap();
+    let config = deployment(root.path());
+    let out = sluice(
+        root.path(),
+        &[
+            "policy",
+            "explain",
+            "--config",
+            config.to_str().unwrap(),
+            "-p",
+            "hipaa",
+            "--task",
+            "Classify",
+            "Which language is this sentence written in?",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("route: task rule hinted-local -> backend local"),
+        "{}",
+        text(&out)
     );
 }
 

@@ -55,9 +55,15 @@ pub enum PolicyCommand {
         file: Option<PathBuf>,
         /// The text (default: read stdin).
         text: Option<String>,
-        /// Print JSON: {"entities": [...], "decision": {...}}.
+        /// Print JSON: {"entities": [...], "decision": {...}, "route": {...}}.
         #[arg(long)]
         json: bool,
+        /// With --config: the requested model the task routing rules see.
+        #[arg(long, default_value = "default")]
+        model: String,
+        /// With --config: the `x-sluice-task` hint the task routing rules see.
+        #[arg(long)]
+        task: Option<String>,
         #[command(flatten)]
         detect: DetectArgs,
     },
@@ -124,6 +130,8 @@ pub fn run(args: PolicyArgs) -> anyhow::Result<ExitCode> {
             file,
             text,
             json,
+            model,
+            task,
             detect,
         } => {
             let text = read_input(text, file.as_deref())?;
@@ -131,13 +139,17 @@ pub fn run(args: PolicyArgs) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|p| load_named(p, dir.as_deref().unwrap_or(&policy_dir)))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            explain(
-                &loaded,
-                &text,
-                &detect.pipeline(configured)?,
-                json,
-                &mut out,
-            )?
+            let routing = match configured {
+                Some(c) => Some(Routing {
+                    rules: crate::route::RouteRules::compile(&c.routing.rules, &c.routing.keywords)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+                    model,
+                    task,
+                }),
+                None => None,
+            };
+            let pipeline = detect.pipeline(configured)?;
+            explain(&loaded, &text, &pipeline, routing.as_ref(), json, &mut out)?
         }
         PolicyCommand::Diff {
             old,
@@ -297,21 +309,64 @@ fn print_case_diff(outcome: &Outcome, out: &mut dyn Write) -> std::io::Result<()
 }
 
 /// Scans `text` once and prints entities (types and spans, never values), rules fired and action.
+/// The task routing rules of a configuration, and the request they are shown.
+pub struct Routing {
+    pub rules: crate::route::RouteRules,
+    pub model: String,
+    pub task: Option<String>,
+}
+
+impl Routing {
+    /// What routing does with `text` under `action`, as a sentence and as JSON.
+    fn describe(&self, text: &str, action: engine::Action) -> (String, serde_json::Value) {
+        if !matches!(action, engine::Action::Allow | engine::Action::Redact) {
+            return (
+                format!("route: task rules are not consulted for a {action} decision"),
+                serde_json::json!({"consulted": false}),
+            );
+        }
+        let request: crate::openai::ChatCompletionRequest = serde_json::from_value(
+            serde_json::json!({"model": self.model, "messages": [{"role": "user", "content": text}]}),
+        )
+        .expect("a one-message request is well formed");
+        let features = crate::route::Features::of(&request, self.task.as_deref());
+        match self.rules.choose(&features) {
+            Some(chosen) => (
+                format!(
+                    "route: task rule {} -> backend {} (about {} prompt tokens)",
+                    chosen.rule, chosen.to, features.prompt_tokens
+                ),
+                serde_json::json!({"consulted": true, "rule": chosen.rule, "backend": chosen.to}),
+            ),
+            None => (
+                format!(
+                    "route: no task rule holds (about {} prompt tokens): the model's or the default route",
+                    features.prompt_tokens
+                ),
+                serde_json::json!({"consulted": true, "rule": null}),
+            ),
+        }
+    }
+}
+
 pub fn explain(
     policies: &[Policy],
     text: &str,
     pipeline: &Pipeline,
+    routing: Option<&Routing>,
     json: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<bool> {
     let scan = pipeline.scan(text);
     let decision = engine::decide(policies, scan.as_deref());
+    let route = routing.map(|r| r.describe(text, decision.action));
     if json {
         let entities: &[Entity] = scan.as_deref().unwrap_or(&[]);
         let doc = serde_json::json!({
             "entities": entities,
             "detection_error": scan.as_ref().err().map(ToString::to_string),
             "decision": decision,
+            "route": route.as_ref().map(|r| &r.1),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(scan.is_ok());
@@ -336,6 +391,9 @@ pub fn explain(
         Err(e) => writeln!(out, "detection failed: {e}")?,
     }
     print_decision(&decision, out)?;
+    if let Some((sentence, _)) = route {
+        writeln!(out, "{sentence}")?;
+    }
     Ok(scan.is_ok())
 }
 
