@@ -65,37 +65,31 @@ pub enum KeywordClass {
     File(PathBuf),
 }
 
-/// What the rules look at, taken from the request as decided.
+/// What the rules look at, borrowed from the request as decided (nothing is copied: a 10 MB
+/// prompt is read in place).
 #[derive(Debug, Clone)]
-pub struct Features {
-    pub model: String,
+pub struct Features<'a> {
+    pub model: &'a str,
     pub task: Option<String>,
     /// Characters of message text / 4: the usual rule of thumb for English with BPE tokenizers.
     pub prompt_tokens: u64,
     pub tools: bool,
-    pub response_format: Option<String>,
-    /// The messages' text, for keyword classes.
-    text: String,
+    pub response_format: Option<&'a str>,
+    /// The messages' text parts, for keyword classes.
+    texts: Vec<&'a str>,
 }
 
-impl Features {
-    pub fn of(request: &ChatCompletionRequest, task: Option<&str>) -> Features {
-        let mut text = String::new();
-        let mut chars = 0;
-        for m in &request.messages {
-            let parts = m
-                .content
-                .as_ref()
-                .map(|c| c.text_parts())
-                .unwrap_or_default();
-            for part in parts {
-                chars += part.chars().count();
-                text.push_str(part);
-                text.push('\n');
-            }
-        }
+impl<'a> Features<'a> {
+    pub fn of(request: &'a ChatCompletionRequest, task: Option<&str>) -> Features<'a> {
+        let texts: Vec<&str> = request
+            .messages
+            .iter()
+            .filter_map(|m| m.content.as_ref())
+            .flat_map(|c| c.text_parts())
+            .collect();
+        let chars = texts.iter().map(|t| t.chars().count()).sum();
         Features {
-            model: request.model.clone(),
+            model: &request.model,
             task: task.map(|t| t.trim().to_ascii_lowercase()),
             prompt_tokens: estimate_tokens(chars),
             tools: request.tools.as_ref().is_some_and(|t| !t.is_empty()),
@@ -103,9 +97,8 @@ impl Features {
                 .response_format
                 .as_ref()
                 .and_then(|f| f.get("type"))
-                .and_then(|t| t.as_str())
-                .map(str::to_owned),
-            text,
+                .and_then(|t| t.as_str()),
+            texts,
         }
     }
 }
@@ -235,7 +228,7 @@ impl RouteRules {
 
     fn holds(&self, rule: &Rule, f: &Features) -> bool {
         let w = &rule.config.when;
-        (w.model.is_empty() || w.model.contains(&f.model))
+        (w.model.is_empty() || w.model.iter().any(|m| m == f.model))
             && (w.task.is_empty()
                 || f.task
                     .as_deref()
@@ -245,13 +238,12 @@ impl RouteRules {
             && w.tools.is_none_or(|tools| tools == f.tools)
             && (w.response_format.is_empty()
                 || f.response_format
-                    .as_deref()
                     .is_some_and(|r| w.response_format.iter().any(|x| x == r)))
             && (rule.classes.is_empty()
                 || rule
                     .classes
                     .iter()
-                    .any(|&c| has_word(&self.classes[c], &f.text)))
+                    .any(|&c| f.texts.iter().any(|t| has_word(&self.classes[c], t))))
     }
 }
 
@@ -312,14 +304,23 @@ mod tests {
     #[test]
     fn the_first_rule_that_holds_wins() {
         let r = rules(RULES).unwrap();
-        let short = Features::of(&request("Please extract the invoice number."), None);
-        assert_eq!(r.choose(&short).unwrap().rule, "reflex-local");
+        let rule_of = |text: &str, task: Option<&str>| {
+            let req = request(text);
+            r.choose(&Features::of(&req, task))
+                .map(|c| c.rule.to_owned())
+        };
+        assert_eq!(
+            rule_of("Please extract the invoice number.", None).as_deref(),
+            Some("reflex-local")
+        );
         // A keyword inside a longer word does not count.
-        let inside = Features::of(&request("The extraction went fine."), None);
-        assert_eq!(r.choose(&inside), None);
-        let hinted = Features::of(&request("Bonjour"), Some(" language-detection "));
-        assert_eq!(r.choose(&hinted).unwrap().rule, "hinted-local");
-        let long = Features::of(&request(&"word ".repeat(1000)), None);
+        assert_eq!(rule_of("The extraction went fine.", None), None);
+        assert_eq!(
+            rule_of("Bonjour", Some(" language-detection ")).as_deref(),
+            Some("hinted-local")
+        );
+        let long_request = request(&"word ".repeat(1000));
+        let long = Features::of(&long_request, None);
         assert_eq!(long.prompt_tokens, 1250);
         assert_eq!(
             r.choose(&long),

@@ -159,8 +159,7 @@ async fn handle(
         .headers()
         .get(crate::route::TASK_HEADER)
         .and_then(|v| v.to_str().ok());
-    let features = crate::route::Features::of(&judged.request, task);
-    let (route, route_rule) = gateway.router.route_request(action, &features);
+    let (route, route_rule) = gateway.router.route_request(action, &judged.request, task);
     if let Some(route) = &route {
         // Defence in depth: the config check already guarantees this.
         if !matches!(action, Action::Allow | Action::Redact) && !route.primary.on_premise() {

@@ -182,7 +182,7 @@ async fn scan(
         .and_then(|v| v.to_str().ok());
     let (route, route_rule) = gateway
         .router
-        .route_request(d.action, &crate::route::Features::of(&judged.request, task));
+        .route_request(d.action, &judged.request, task);
     let mut answer = serde_json::json!({
         "action": d.action.as_str(),
         "route": {

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::backend::Backend;
+use crate::openai::ChatCompletionRequest;
 use crate::policy::Action;
 use crate::route::{Features, RouteRules};
 
@@ -82,18 +83,21 @@ impl Router {
         self
     }
 
-    /// The route for a decided request, and the task rule that chose it. Rules are consulted
-    /// for cleared traffic only: `local` and `block` decisions never see them.
+    /// The route for a decided request (with its client's `x-sluice-task` hint), and the task
+    /// rule that chose it. Rules are consulted for cleared traffic only: `local` and `block`
+    /// decisions never see them, and without rules nothing is computed.
     pub fn route_request(
         &self,
         action: Action,
-        features: &Features,
+        request: &ChatCompletionRequest,
+        task: Option<&str>,
     ) -> (Option<Route>, Option<String>) {
-        if matches!(action, Action::Allow | Action::Redact) {
-            if let Some(chosen) = self.rules.choose(features) {
+        if matches!(action, Action::Allow | Action::Redact) && !self.rules.is_empty() {
+            let features = Features::of(request, task);
+            if let Some(chosen) = self.rules.choose(&features) {
                 let local = self
                     .models
-                    .get(&features.model)
+                    .get(features.model)
                     .unwrap_or(&self.default)
                     .local
                     .clone();
@@ -114,7 +118,7 @@ impl Router {
                 return (Some(route), Some(chosen.rule.to_owned()));
             }
         }
-        (self.route(action, &features.model), None)
+        (self.route(action, &request.model), None)
     }
 
     /// The route for a decided request; `None` for `block`.
@@ -237,17 +241,16 @@ mod tests {
             serde_json::json!({"model": "m", "messages": [{"role": "user", "content": "x"}]}),
         )
         .unwrap();
-        let features = |task| Features::of(&request, Some(task));
-        let (route, rule) = router.route_request(Action::Allow, &features("classify"));
+        let (route, rule) = router.route_request(Action::Allow, &request, Some("classify"));
         assert_eq!(names(route), Some(("local".to_owned(), None)));
         assert_eq!(rule.as_deref(), Some("hint-local"));
         // A rule naming the cloud never takes a sensitive request there.
-        let (route, rule) = router.route_request(Action::Local, &features("reason"));
+        let (route, rule) = router.route_request(Action::Local, &request, Some("reason"));
         assert_eq!(names(route), Some(("local".to_owned(), None)));
         assert_eq!(rule, None);
-        let (route, rule) = router.route_request(Action::Block, &features("reason"));
+        let (route, rule) = router.route_request(Action::Block, &request, Some("reason"));
         assert!(route.is_none() && rule.is_none());
-        let (route, rule) = router.route_request(Action::Redact, &features("reason"));
+        let (route, rule) = router.route_request(Action::Redact, &request, Some("reason"));
         assert_eq!(
             names(route),
             Some(("cloud".to_owned(), Some("local".to_owned())))
