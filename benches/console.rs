@@ -166,6 +166,7 @@ fn generate(dir: &Path) {
             backend,
             model: Some("gpt-4o-mini".into()),
             streamed: i % 3 == 0,
+            escalation: None,
         };
         let ts = format_ts(t + Duration::milliseconds(300));
         emit(

@@ -306,7 +306,23 @@ impl Config {
             costs.validate()?;
         }
         for rule in &self.routing.rules {
-            backend(&rule.to, &format!("rules {:?} to", rule.name))?;
+            let to = backend(&rule.to, &format!("rules {:?} to", rule.name))?;
+            if let Some(escalate) = &rule.escalate {
+                backend(&escalate.to, &format!("rules {:?} escalate.to", rule.name))?;
+                if !is_on_premise(to) {
+                    return Err(format!(
+                        "[[routing.rules]] {:?}: escalate needs an on-premise `to` that answers \
+                         first; {:?} is not on premise",
+                        rule.name, rule.to
+                    ));
+                }
+                if escalate.to == rule.to {
+                    return Err(format!(
+                        "[[routing.rules]] {:?}: escalate.to must be another backend than `to`",
+                        rule.name
+                    ));
+                }
+            }
         }
         crate::route::RouteRules::compile(&self.routing.rules, &self.routing.keywords)?;
         let mut names = std::collections::HashSet::new();

@@ -75,6 +75,29 @@ pub struct OutcomeRecord {
     /// or a backend's model), else `unlisted`: an upstream may echo any name a client sent.
     pub model: Option<String>,
     pub streamed: bool,
+    /// Set on both attempts of a local-first route (`escalate`): the local answer's check, and
+    /// whether the request went on to another backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<EscalationNote>,
+}
+
+/// One attempt of a local-first route.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EscalationNote {
+    /// `local_first` on the local attempt, `escalated` on the attempt that followed it.
+    pub attempt: String,
+    /// The route rule that asked for it.
+    pub rule: String,
+    /// The local answer's mean token log-probability, when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_logprob: Option<f64>,
+    /// Why the local answer was judged unsure (`low_logprob`, `not_json`, ...); empty when it
+    /// was returned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsure: Vec<String>,
+    /// The backend the request went on to; `None` when the local answer was returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated_to: Option<String>,
 }
 
 /// The fingerprint type under which an unknown API key (or console admin key) is recorded.

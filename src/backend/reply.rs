@@ -17,7 +17,10 @@ use futures_util::Stream;
 
 use super::BackendError;
 use crate::openai::sse::{self, SseEvent};
-use crate::openai::{ChatCompletionChunk, ChatCompletionResponse, Usage};
+use crate::openai::{
+    ChatCompletionChunk, ChatCompletionResponse, ChunkChoice, Delta, FunctionCallDelta,
+    ToolCallDelta, Usage,
+};
 
 /// A backend's answer.
 pub enum BackendReply {
@@ -226,6 +229,92 @@ impl ChunkStream {
         usage: UsageProbe,
     ) -> Self {
         ChunkStream { inner, usage }
+    }
+
+    /// A complete answer told as a stream, in the sequence OpenAI streams one: a chunk with the
+    /// role, one with the content or the tool calls, one with the finish reason, a usage chunk
+    /// when `include_usage`, then `[DONE]`. Serves a streaming request whose answer had to be
+    /// held whole first (a local-first route checks the answer before the client sees a byte).
+    pub fn replay(completion: Completion, include_usage: bool) -> Self {
+        let response = completion.into_response();
+        let usage = UsageProbe::default();
+        if let Some(u) = &response.usage {
+            usage.set(u.clone());
+        }
+        let chunk = |choices: Vec<ChunkChoice>, usage: Option<Usage>| {
+            StreamEvent::chunk(ChatCompletionChunk {
+                id: response.id.clone(),
+                object: "chat.completion.chunk".to_owned(),
+                created: response.created,
+                model: response.model.clone(),
+                choices,
+                usage,
+                system_fingerprint: response.system_fingerprint.clone(),
+                extra: crate::openai::Extra::new(),
+            })
+        };
+        let choice = |index: u32, delta: Delta, finish: Option<String>, logprobs| ChunkChoice {
+            index,
+            delta,
+            finish_reason: finish,
+            logprobs,
+            extra: crate::openai::Extra::new(),
+        };
+        let mut events = Vec::new();
+        for answer in &response.choices {
+            let message = &answer.message;
+            let role = Delta {
+                role: Some(message.role),
+                content: Some(String::new()),
+                ..Delta::default()
+            };
+            events.push(chunk(vec![choice(answer.index, role, None, None)], None));
+            let text: String = message
+                .content
+                .iter()
+                .flat_map(|c| c.text_parts())
+                .collect();
+            let calls = message.tool_calls.as_ref().map(|calls| {
+                calls
+                    .iter()
+                    .enumerate()
+                    .map(|(index, call)| ToolCallDelta {
+                        index: index as u32,
+                        id: Some(call.id.clone()),
+                        kind: Some(call.kind.clone()),
+                        function: Some(FunctionCallDelta {
+                            name: Some(call.function.name.clone()),
+                            arguments: Some(call.function.arguments.clone()),
+                            extra: crate::openai::Extra::new(),
+                        }),
+                        extra: crate::openai::Extra::new(),
+                    })
+                    .collect()
+            });
+            if !text.is_empty() || calls.is_some() {
+                let body = Delta {
+                    content: (!text.is_empty()).then_some(text),
+                    tool_calls: calls,
+                    ..Delta::default()
+                };
+                let logprobs = answer.logprobs.clone();
+                events.push(chunk(
+                    vec![choice(answer.index, body, None, logprobs)],
+                    None,
+                ));
+            }
+            let finish = answer.finish_reason.clone();
+            events.push(chunk(
+                vec![choice(answer.index, Delta::default(), finish, None)],
+                None,
+            ));
+        }
+        if include_usage {
+            events.push(chunk(Vec::new(), response.usage.clone()));
+        }
+        events.push(StreamEvent::done());
+        let inner = futures_util::stream::iter(events.into_iter().map(Ok));
+        ChunkStream::new(Box::pin(inner), usage)
     }
 
     /// A handle on the token counts; take it before handing the stream to the response body.

@@ -8,8 +8,11 @@
 //! The first rule whose conditions all hold wins; with none, the model's and the default routes
 //! apply. This module only matches; it knows no backends (the router maps a rule's `to`).
 
+pub mod escalate;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::Deserialize;
@@ -29,6 +32,10 @@ pub struct RouteRuleConfig {
     pub when: When,
     /// The backend that serves a request this rule matches.
     pub to: String,
+    /// Local first: `to` (on premise) answers, and an answer the check finds unsure goes on to
+    /// `escalate.to` ([`escalate`]).
+    #[serde(default)]
+    pub escalate: Option<escalate::EscalateConfig>,
 }
 
 /// A rule's conditions; all given ones must hold (a list holds when any of its values does).
@@ -110,6 +117,7 @@ pub fn estimate_tokens(chars: usize) -> u64 {
 
 struct Rule {
     config: RouteRuleConfig,
+    escalation: Option<Arc<escalate::Escalation>>,
     /// Index into [`RouteRules::classes`] of each keyword class named.
     classes: Vec<usize>,
 }
@@ -130,10 +138,22 @@ impl std::fmt::Debug for RouteRules {
 }
 
 /// A rule that matched.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Chosen<'a> {
     pub rule: &'a str,
     pub to: &'a str,
+    pub escalation: Option<&'a Arc<escalate::Escalation>>,
+}
+
+impl PartialEq for Chosen<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        let same_escalation = match (self.escalation, other.escalation) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        self.rule == other.rule && self.to == other.to && same_escalation
+    }
 }
 
 impl RouteRules {
@@ -196,8 +216,14 @@ impl RouteRules {
                     })
                 })
                 .collect::<Result<_, _>>()?;
+            let escalation = rule
+                .escalate
+                .as_ref()
+                .map(|config| escalate::Escalation::compile(&rule.name, config).map(Arc::new))
+                .transpose()?;
             compiled.rules.push(Rule {
                 config: rule.clone(),
+                escalation,
                 classes,
             });
         }
@@ -223,6 +249,7 @@ impl RouteRules {
             .map(|r| Chosen {
                 rule: &r.config.name,
                 to: &r.config.to,
+                escalation: r.escalation.as_ref(),
             })
     }
 
@@ -326,7 +353,8 @@ mod tests {
             r.choose(&long),
             Some(Chosen {
                 rule: "long-or-json-cloud",
-                to: "cloud"
+                to: "cloud",
+                escalation: None,
             })
         );
         let mut with_tools = request("extract the date");

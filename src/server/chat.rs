@@ -16,7 +16,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
-use crate::audit::{BackendRef, OutcomeRecord};
+use crate::audit::{BackendRef, EscalationNote, OutcomeRecord};
 use crate::backend::{Backend, BackendError, BackendReply, ChunkStream, StreamItem, UsageProbe};
 use crate::dialect::StreamEncoder;
 use crate::openai::{ChatCompletionRequest, ErrorBody};
@@ -29,6 +29,7 @@ use super::error::ApiError;
 use super::events::{CloudFellBack, RequestAnswered};
 use super::front::{Echo, Front};
 use super::gateway::{authenticate, new_request_id, Gateway, Judged, Refused};
+use super::local_first;
 use super::routing::{Route, SharedBackend};
 
 /// Every generating route, end to end. The cross-cutting parts live here once, for every front
@@ -107,7 +108,7 @@ pub async fn serve(
 }
 
 /// Who answered a request that got an answer.
-struct Served {
+pub(super) struct Served {
     action: Action,
     backend: String,
 }
@@ -122,7 +123,7 @@ impl Served {
 }
 
 /// An error answer and what was known when it happened (for headers and metrics).
-struct Failure {
+pub(super) struct Failure {
     error: ApiError,
     action: Option<Action>,
     backend: Option<String>,
@@ -174,6 +175,7 @@ async fn handle(
             });
         }
     }
+    let route_rule_name = route_rule.clone();
     gateway
         .record_decision(request_id, client, &judged, route.as_ref(), route_rule)
         .await
@@ -192,7 +194,14 @@ async fn handle(
     if front == Front::Embeddings {
         return dispatch_embeddings(&gateway, request_id, judged, route, started).await;
     }
-    dispatch(&gateway, echo, request_id, judged, route, started).await
+    if let Some(escalation) = local_first::applies(&route, &judged.request) {
+        let rule = route_rule_name.unwrap_or_default();
+        return local_first::dispatch(
+            &gateway, echo, request_id, judged, route, escalation, rule, started,
+        )
+        .await;
+    }
+    dispatch(&gateway, echo, request_id, judged, route, started, None).await
 }
 
 /// Embeds the (possibly redacted) inputs on the routed backend; a cloud that fails before
@@ -237,24 +246,14 @@ async fn dispatch_embeddings(
             match local.embed(original).await {
                 Ok(answer) => (local, answer),
                 Err(e) => {
-                    return Err(backend_failure(
-                        gateway, request_id, &local, e, action, started, false,
-                    )
-                    .await)
+                    let outcome = OutcomeTracker::new(gateway, request_id, &local, started, false);
+                    return Err(backend_failure(outcome, &local, e, action));
                 }
             }
         }
         Err(e) => {
-            return Err(backend_failure(
-                gateway,
-                request_id,
-                &route.primary,
-                e,
-                action,
-                started,
-                false,
-            )
-            .await)
+            let outcome = OutcomeTracker::new(gateway, request_id, &route.primary, started, false);
+            return Err(backend_failure(outcome, &route.primary, e, action));
         }
     };
     OutcomeTracker::new(gateway, request_id, &backend, started, false).record(
@@ -299,24 +298,27 @@ fn blocked(judged: &Judged) -> ApiError {
     .with_code("blocked_by_policy")
 }
 
-async fn dispatch(
+/// Serves a decided request on its route (`escalation`: the note every outcome record of an
+/// escalated local-first request carries).
+pub(super) async fn dispatch(
     gateway: &web::Data<Gateway>,
     echo: Echo,
     request_id: &str,
     judged: Judged,
     route: Route,
     started: Instant,
+    escalation: Option<EscalationNote>,
 ) -> Result<(HttpResponse, Served), Failure> {
+    let tracker = |backend: &SharedBackend, streamed: bool| {
+        OutcomeTracker::new(gateway, request_id, backend, started, streamed)
+            .with_escalation(escalation.clone())
+    };
     let action = judged.decision.action;
     let streamed = judged.request.is_stream();
     let (request, restorer) = match outbound(&judged, &route.primary) {
         Ok(prepared) => prepared,
         Err(error) => {
-            OutcomeTracker::new(gateway, request_id, &route.primary, started, streamed).record(
-                error.status_u16(),
-                None,
-                None,
-            );
+            tracker(&route.primary, streamed).record(error.status_u16(), None, None);
             return Err(Failure {
                 error,
                 action: Some(action),
@@ -340,23 +342,21 @@ async fn dispatch(
                 Ok(reply) => (local, reply, None),
                 Err(e) => {
                     return Err(backend_failure(
-                        gateway, request_id, &local, e, action, started, streamed,
-                    )
-                    .await)
+                        tracker(&local, streamed),
+                        &local,
+                        e,
+                        action,
+                    ))
                 }
             }
         }
         Err(e) => {
             return Err(backend_failure(
-                gateway,
-                request_id,
+                tracker(&route.primary, streamed),
                 &route.primary,
                 e,
                 action,
-                started,
-                streamed,
-            )
-            .await)
+            ))
         }
     };
     let reply = match restorer {
@@ -371,8 +371,7 @@ async fn dispatch(
                     format!("the answer could not be restored: {e}"),
                 )
                 .with_code("restore_failed");
-                OutcomeTracker::new(gateway, request_id, &backend, started, streamed)
-                    .record(502, None, None);
+                tracker(&backend, streamed).record(502, None, None);
                 return Err(Failure {
                     error,
                     action: Some(action),
@@ -382,9 +381,23 @@ async fn dispatch(
         },
         None => reply,
     };
+    let outcome = tracker(&backend, streamed);
+    respond(echo, action, backend, reply, outcome)
+}
+
+/// Sends an answer to the client in its API, and records the outcome once it is complete.
+// A failure is built at most once per request and turned into a response at once; boxing it
+// would only move the bytes.
+#[allow(clippy::result_large_err)]
+pub(super) fn respond(
+    echo: Echo,
+    action: Action,
+    backend: SharedBackend,
+    reply: BackendReply,
+    outcome: OutcomeTracker,
+) -> Result<(HttpResponse, Served), Failure> {
     let served = Served::new(action, &backend);
     let mut response = HttpResponse::Ok();
-    let outcome = OutcomeTracker::new(gateway, request_id, &backend, started, streamed);
     match reply {
         BackendReply::Complete(completion) => {
             let usage = completion.usage().cloned();
@@ -393,7 +406,7 @@ async fn dispatch(
             let body = match echo.answer(&completion) {
                 Ok(body) => body,
                 Err(error) => {
-                    tracing::warn!(target: "sluice::gateway", request_id, backend = backend.name(),
+                    tracing::warn!(target: "sluice::gateway", request_id = %outcome.request_id, backend = backend.name(),
                         "the answer cannot be given in the client's API");
                     outcome.record(error.status_u16(), tokens, Some(model));
                     return Err(Failure {
@@ -459,7 +472,7 @@ fn restore(reply: BackendReply, restorer: Arc<Restorer>) -> Result<BackendReply,
     }
 }
 
-async fn call(
+pub(super) async fn call(
     backend: &SharedBackend,
     request: ChatCompletionRequest,
 ) -> Result<BackendReply, BackendError> {
@@ -480,16 +493,13 @@ fn is_fallback_worthy(e: &BackendError) -> bool {
     }
 }
 
-async fn backend_failure(
-    gateway: &web::Data<Gateway>,
-    request_id: &str,
+pub(super) fn backend_failure(
+    outcome: OutcomeTracker,
     backend: &Arc<dyn Backend>,
     e: BackendError,
     action: Action,
-    started: Instant,
-    streamed: bool,
 ) -> Failure {
-    tracing::warn!(target: "sluice::gateway", request_id, backend = backend.name(), error = %e, "backend failed");
+    tracing::warn!(target: "sluice::gateway", request_id = %outcome.request_id, backend = backend.name(), error = %e, "backend failed");
     let status = e.http_status();
     let body = match &e {
         // An upstream's own error body is relayed when it is OpenAI-shaped: it is the cloud's
@@ -499,7 +509,7 @@ async fn backend_failure(
         }
         _ => e.to_error_body(),
     };
-    OutcomeTracker::new(gateway, request_id, backend, started, streamed).record(status, None, None);
+    outcome.record(status, None, None);
     Failure {
         error: ApiError {
             status: actix_web::http::StatusCode::from_u16(status)
@@ -513,16 +523,17 @@ async fn backend_failure(
 }
 
 /// Writes the outcome record of a request once its answer is complete (or abandoned).
-struct OutcomeTracker {
+pub(super) struct OutcomeTracker {
     gateway: web::Data<Gateway>,
     request_id: String,
     backend: BackendRef,
     started: Instant,
     streamed: bool,
+    escalation: Option<EscalationNote>,
 }
 
 impl OutcomeTracker {
-    fn new(
+    pub(super) fn new(
         gateway: &web::Data<Gateway>,
         request_id: &str,
         backend: &SharedBackend,
@@ -538,12 +549,19 @@ impl OutcomeTracker {
             },
             started,
             streamed,
+            escalation: None,
         }
+    }
+
+    /// Marks the record as one attempt of a local-first route.
+    pub(super) fn with_escalation(mut self, note: Option<EscalationNote>) -> Self {
+        self.escalation = note;
+        self
     }
 
     /// The outcome is recorded in the background: the answer is already on its way, and a failed
     /// outcome write is logged (the decision record, written before forwarding, stands).
-    fn record(self, status: u16, tokens: Option<(u64, u64)>, model: Option<String>) {
+    pub(super) fn record(self, status: u16, tokens: Option<(u64, u64)>, model: Option<String>) {
         self.gateway
             .metrics
             .backend(&self.backend.name, self.started.elapsed());
@@ -567,6 +585,7 @@ impl OutcomeTracker {
             // The upstream may echo the client's model name: only configured names are recorded.
             model: model.map(|m| self.gateway.models.label(&m)),
             streamed: self.streamed,
+            escalation: self.escalation,
         };
         let audit = self.gateway.audit.clone();
         tokio::spawn(async move {

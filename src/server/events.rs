@@ -6,6 +6,7 @@
 use super::metrics::Metrics;
 use crate::backend::BackendError;
 use crate::policy::Action;
+use crate::route::escalate::Verdict;
 
 /// A generating request got its answer (or its error).
 pub struct RequestAnswered<'a> {
@@ -44,6 +45,31 @@ impl CloudFellBack<'_> {
         tracing::warn!(target: "sluice::gateway", request_id = self.request_id, backend = self.from,
             fallback = self.to, error = %self.error, "cloud backend failed before answering; serving locally");
         metrics.fallback(self.from, self.to);
+    }
+}
+
+/// A local-first route checked its local answer: returned it, or sent the request on.
+pub struct LocalAnswerJudged<'a> {
+    pub request_id: &'a str,
+    /// The route rule (a name from the config).
+    pub rule: &'a str,
+    pub verdict: &'a Verdict,
+    /// Where the request went on to; `None` when the local answer was kept.
+    pub escalated_to: Option<&'a str>,
+}
+
+impl LocalAnswerJudged<'_> {
+    pub fn emit(self, metrics: &Metrics) {
+        let reasons: Vec<&str> = self.verdict.unsure.iter().map(|u| u.as_str()).collect();
+        let verdict = if self.escalated_to.is_some() {
+            "escalated"
+        } else {
+            "kept"
+        };
+        tracing::info!(target: "sluice::gateway", request_id = self.request_id, rule = self.rule,
+            verdict, mean_logprob = ?self.verdict.mean_logprob, unsure = ?reasons,
+            escalated_to = self.escalated_to, "local-first answer judged");
+        metrics.local_first(self.rule, verdict, &reasons);
     }
 }
 

@@ -31,6 +31,8 @@ pub struct Metrics {
     backend: HistogramVec,
     tokens: IntCounterVec,
     fallbacks: IntCounterVec,
+    local_first: IntCounterVec,
+    local_unsure: IntCounterVec,
     reloads: IntCounterVec,
     local_queue: IntGauge,
     ner_skipped: IntCounter,
@@ -129,6 +131,18 @@ impl Default for Metrics {
                 "Requests a cloud backend failed before answering, served by the local model instead.",
                 &["from", "to"],
             ),
+            local_first: counters(
+                &registry,
+                "sluice_local_first_total",
+                "Answers of local-first routes, by rule: kept (returned) or escalated.",
+                &["rule", "verdict"],
+            ),
+            local_unsure: counters(
+                &registry,
+                "sluice_local_first_unsure_total",
+                "Why local-first answers were judged unsure, by rule and reason (an answer may have several).",
+                &["rule", "reason"],
+            ),
             reloads: counters(
                 &registry,
                 "sluice_policy_reloads_total",
@@ -191,6 +205,14 @@ impl Metrics {
 
     pub fn fallback(&self, from: &str, to: &str) {
         self.fallbacks.with_label_values(&[from, to]).inc();
+    }
+
+    /// `verdict` is `kept` or `escalated`; `unsure` are `route::escalate::Unsure` names.
+    pub fn local_first(&self, rule: &str, verdict: &str, unsure: &[&str]) {
+        self.local_first.with_label_values(&[rule, verdict]).inc();
+        for reason in unsure {
+            self.local_unsure.with_label_values(&[rule, reason]).inc();
+        }
     }
 
     /// `outcome` is `loaded` or `rejected`.

@@ -11,6 +11,7 @@ pub mod events;
 pub mod front;
 pub mod gateway;
 pub mod limits;
+mod local_first;
 pub mod metrics;
 pub mod model_names;
 pub mod routes;
@@ -288,7 +289,12 @@ fn build_router(config: &Config) -> anyhow::Result<Router> {
     }
     let mut rule_targets = BTreeMap::new();
     for rule in &config.routing.rules {
-        rule_targets.insert(rule.name.clone(), get(&rule.to)?);
+        let escalate_to = rule.escalate.iter().map(|e| &e.to);
+        for name in std::iter::once(&rule.to).chain(escalate_to) {
+            if !rule_targets.contains_key(name) {
+                rule_targets.insert(name.clone(), get(name)?);
+            }
+        }
     }
     let rules = crate::route::RouteRules::compile(&config.routing.rules, &config.routing.keywords)
         .map_err(|e| anyhow::anyhow!("{e}"))?;

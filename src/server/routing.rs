@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::backend::Backend;
 use crate::openai::ChatCompletionRequest;
 use crate::policy::Action;
+use crate::route::escalate::Escalation;
 use crate::route::{Features, RouteRules};
 
 pub type SharedBackend = Arc<dyn Backend>;
@@ -31,8 +32,9 @@ pub struct Router {
     models: BTreeMap<String, Targets>,
     fallback_to_local: bool,
     rules: Arc<RouteRules>,
-    /// Each rule's backend; `None` when it is a cloud backend left out for want of an API key
-    /// (the rule's traffic is then served locally, as all cleared traffic would be).
+    /// The backends rules name (`to`, `escalate.to`), by backend name; `None` when it is a cloud
+    /// backend left out for want of an API key (the rule's traffic is then served locally, as
+    /// all cleared traffic would be, and not escalated).
     rule_targets: BTreeMap<String, Option<SharedBackend>>,
 }
 
@@ -42,6 +44,15 @@ pub struct Route {
     pub primary: SharedBackend,
     /// Tried when `primary` (a cloud backend) fails before answering.
     pub fallback: Option<SharedBackend>,
+    /// Local first: `primary` (on premise) answers, and an unsure answer goes on to this.
+    pub escalation: Option<LocalFirst>,
+}
+
+/// A cleared request's escalation: the check, and where an unsure answer's request goes.
+#[derive(Clone)]
+pub struct LocalFirst {
+    pub check: Arc<Escalation>,
+    pub to: SharedBackend,
 }
 
 impl Router {
@@ -72,7 +83,7 @@ impl Router {
         }
     }
 
-    /// Adds task rules and the backend each one names.
+    /// Adds task rules and the backends they name (by backend name).
     pub fn with_rules(
         mut self,
         rules: RouteRules,
@@ -101,18 +112,27 @@ impl Router {
                     .unwrap_or(&self.default)
                     .local
                     .clone();
-                let route = match self.rule_targets.get(chosen.rule).cloned().flatten() {
+                let named = |name: &str| self.rule_targets.get(name).cloned().flatten();
+                let route = match named(chosen.to) {
                     Some(target) if !target.on_premise() => Route {
                         primary: target,
                         fallback: self.fallback_to_local.then_some(local),
+                        escalation: None,
                     },
                     Some(target) => Route {
                         primary: target,
                         fallback: None,
+                        escalation: chosen.escalation.and_then(|check| {
+                            Some(LocalFirst {
+                                to: named(&check.to)?,
+                                check: Arc::clone(check),
+                            })
+                        }),
                     },
                     None => Route {
                         primary: local,
                         fallback: None,
+                        escalation: None,
                     },
                 };
                 return (Some(route), Some(chosen.rule.to_owned()));
@@ -129,6 +149,7 @@ impl Router {
             Action::Local => Some(Route {
                 primary: targets.local.clone(),
                 fallback: None,
+                escalation: None,
             }),
             // The dispatcher rewrites a `redact` request before it goes off premise and restores
             // the answer; a local fallback receives the original, as on-premise backends may.
@@ -137,10 +158,12 @@ impl Router {
                     primary: cloud.clone(),
                     fallback: (self.fallback_to_local && !cloud.on_premise())
                         .then(|| targets.local.clone()),
+                    escalation: None,
                 }),
                 None => Some(Route {
                     primary: targets.local.clone(),
                     fallback: None,
+                    escalation: None,
                 }),
             },
         }
@@ -230,8 +253,8 @@ mod tests {
         let local: SharedBackend = Arc::new(Placed("local", true));
         let cloud: SharedBackend = Arc::new(Placed("cloud", false));
         let targets = BTreeMap::from([
-            ("hint-cloud".to_owned(), Some(cloud.clone())),
-            ("hint-local".to_owned(), Some(local.clone())),
+            ("cloud".to_owned(), Some(cloud.clone())),
+            ("local".to_owned(), Some(local.clone())),
         ]);
         let router = Router::new(local, Some(cloud), BTreeMap::new(), true).with_rules(
             RouteRules::compile(&r.rules, &BTreeMap::new()).unwrap(),

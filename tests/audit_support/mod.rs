@@ -225,6 +225,7 @@ pub fn outcome(request_id: &str, backend: Option<BackendRef>) -> OutcomeRecord {
         backend,
         model: Some("SmolLM2-135M-Instruct".into()),
         streamed: false,
+        escalation: None,
     }
 }
 

@@ -19,6 +19,7 @@ use futures_util::Stream;
 use tokio::sync::mpsc;
 
 use super::generate::GenEvent;
+use super::logprobs::{content_json, TokenLogprob};
 use super::tools::parse_call;
 use crate::backend::{BackendError, ChunkStream, Completion, StreamEvent, UsageProbe};
 use crate::openai::{
@@ -60,12 +61,21 @@ impl AnswerEnvelope {
     }
 
     fn delta(&self, delta: Delta, finish_reason: Option<&str>) -> StreamEvent {
+        self.scored_delta(delta, finish_reason, None)
+    }
+
+    fn scored_delta(
+        &self,
+        delta: Delta,
+        finish_reason: Option<&str>,
+        logprobs: Option<serde_json::Value>,
+    ) -> StreamEvent {
         self.chunk(
             vec![ChunkChoice {
                 index: 0,
                 delta,
                 finish_reason: finish_reason.map(str::to_owned),
-                logprobs: None,
+                logprobs,
                 extra: Extra::new(),
             }],
             None,
@@ -80,9 +90,11 @@ pub async fn collect(
     prompt_tokens: usize,
 ) -> Result<Completion, BackendError> {
     let mut content = String::new();
+    let mut scored: Option<Vec<TokenLogprob>> = None;
     loop {
         match events.recv().await {
             Some(GenEvent::Text(text)) => content.push_str(&text),
+            Some(GenEvent::Logprobs(tokens)) => scored.get_or_insert_with(Vec::new).extend(tokens),
             Some(GenEvent::Finished {
                 reason,
                 completion_tokens,
@@ -108,7 +120,7 @@ pub async fn collect(
                         index: 0,
                         message,
                         finish_reason: Some(finish_reason.to_owned()),
-                        logprobs: None,
+                        logprobs: scored.as_deref().map(content_json),
                         extra: Extra::new(),
                     }],
                     usage: Some(Usage::new(prompt_tokens as u64, completion_tokens as u64)),
@@ -157,6 +169,7 @@ pub fn stream(
         pending,
         ended: false,
         held,
+        scored: Vec::new(),
     };
     ChunkStream::new(Box::pin(local), usage)
 }
@@ -171,6 +184,8 @@ struct LocalStream {
     ended: bool,
     /// Text held back while it may still be a tool call (`None`: stream text as it comes).
     held: Option<String>,
+    /// Log-probabilities of the tokens behind the next text chunk.
+    scored: Vec<TokenLogprob>,
 }
 
 impl LocalStream {
@@ -179,7 +194,10 @@ impl LocalStream {
             content: Some(text),
             ..Delta::default()
         };
-        self.pending.push_back(Ok(self.envelope.delta(delta, None)));
+        let scored = std::mem::take(&mut self.scored);
+        let logprobs = (!scored.is_empty()).then(|| content_json(&scored));
+        self.pending
+            .push_back(Ok(self.envelope.scored_delta(delta, None, logprobs)));
     }
 
     /// Holds `text` while the answer may be a tool call; releases it once it is plain text.
@@ -235,6 +253,7 @@ impl LocalStream {
     fn absorb(&mut self, event: Option<GenEvent>) {
         match event {
             Some(GenEvent::Text(text)) => self.hold_or_send(text),
+            Some(GenEvent::Logprobs(tokens)) => self.scored.extend(tokens),
             Some(GenEvent::Finished {
                 reason,
                 completion_tokens,
@@ -242,8 +261,13 @@ impl LocalStream {
                 let usage = Usage::new(self.prompt_tokens as u64, completion_tokens as u64);
                 self.usage.set(usage.clone());
                 let reason = self.release(reason.as_str());
-                self.pending
-                    .push_back(Ok(self.envelope.delta(Delta::default(), Some(reason))));
+                let scored = std::mem::take(&mut self.scored);
+                let logprobs = (!scored.is_empty()).then(|| content_json(&scored));
+                self.pending.push_back(Ok(self.envelope.scored_delta(
+                    Delta::default(),
+                    Some(reason),
+                    logprobs,
+                )));
                 if self.include_usage {
                     self.pending
                         .push_back(Ok(self.envelope.chunk(Vec::new(), Some(usage))));

@@ -15,6 +15,7 @@ use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 use tokio::sync::mpsc;
 
+use super::logprobs::{token_logprob, TokenLogprob};
 use super::text::{StopFilter, Utf8Assembler};
 use crate::backend::BackendError;
 
@@ -32,6 +33,9 @@ pub struct GenParams {
     /// A GBNF grammar (rule `root`) the answer must follow: JSON mode, a JSON schema or a tool
     /// call.
     pub grammar: Option<String>,
+    /// Report each token's log-probability, with this many alternatives (`logprobs`,
+    /// `top_logprobs`); `None` reports none.
+    pub logprobs: Option<u8>,
 }
 
 /// Why generation ended normally.
@@ -58,6 +62,8 @@ pub enum GenEvent {
         prompt_tokens: usize,
     },
     Text(String),
+    /// The tokens behind the next `Text` (or the end), when log-probabilities were asked for.
+    Logprobs(Vec<TokenLogprob>),
     Finished {
         reason: FinishReason,
         completion_tokens: usize,
@@ -123,18 +129,45 @@ pub fn generate(
     let mut logits_index = batch.n_tokens() - 1;
     let mut position = prompt.len();
     let mut generated = 0usize;
-    let send = |text: String| -> Result<(), Interrupted> {
-        if text.is_empty() {
-            return Ok(());
-        }
-        events
-            .blocking_send(GenEvent::Text(text))
-            .map_err(|_| Interrupted::Disconnected)
-    };
+    // Tokens whose text the stop filter still holds travel with the next text sent.
+    let mut scored: Vec<TokenLogprob> = Vec::new();
+    let send =
+        |text: String, scored: &mut Vec<TokenLogprob>, last: bool| -> Result<(), Interrupted> {
+            if !scored.is_empty() && (last || !text.is_empty()) {
+                events
+                    .blocking_send(GenEvent::Logprobs(std::mem::take(scored)))
+                    .map_err(|_| Interrupted::Disconnected)?;
+            }
+            if text.is_empty() {
+                return Ok(());
+            }
+            events
+                .blocking_send(GenEvent::Text(text))
+                .map_err(|_| Interrupted::Disconnected)
+        };
     loop {
         let token = picker.pick(context, logits_index);
+        if let Some(top) = params.logprobs {
+            let render = |id: usize| {
+                let mut bytes = Vec::new();
+                vocab.token_to_piece_into(LlamaToken(id as i32), &mut bytes, false, None);
+                bytes
+            };
+            scored.push(token_logprob(
+                context.get_logits_ith(logits_index),
+                token.0 as usize,
+                usize::from(top),
+                render,
+            ));
+        }
         if vocab.is_eog(token) {
-            send(filter.push(&assembler.finish()).text + &filter.finish())?;
+            // The end-of-generation token is not part of the answer's content.
+            scored.pop();
+            send(
+                filter.push(&assembler.finish()).text + &filter.finish(),
+                &mut scored,
+                true,
+            )?;
             return Ok((FinishReason::Stop, generated));
         }
         generated += 1;
@@ -142,10 +175,10 @@ pub fn generate(
         vocab.token_to_piece_into(token, &mut piece, false, None);
         let filtered = filter.push(&assembler.push(&piece));
         if filtered.stopped {
-            send(filtered.text)?;
+            send(filtered.text, &mut scored, true)?;
             return Ok((FinishReason::Stop, generated));
         }
-        send(filtered.text)?;
+        send(filtered.text, &mut scored, false)?;
         if generated >= params.max_tokens as usize || position >= n_ctx {
             let tail = filter.push(&assembler.finish());
             let finish = if tail.stopped {
@@ -158,7 +191,7 @@ pub fn generate(
             } else {
                 filter.finish()
             };
-            send(tail.text + &rest)?;
+            send(tail.text + &rest, &mut scored, true)?;
             return Ok((finish, generated));
         }
         if let Some(why) = interrupted() {

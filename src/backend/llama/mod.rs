@@ -11,6 +11,7 @@ mod answer;
 mod embed;
 mod generate;
 mod json;
+mod logprobs;
 mod prompt;
 mod runtime;
 mod slots;
@@ -305,7 +306,28 @@ impl EmbeddedLlama {
             Some(seed) => (seed as u64 ^ (seed as u64 >> 32)) as u32,
             None => rand::random(),
         };
+        let logprobs = match request.extra.get("logprobs") {
+            None | Some(serde_json::Value::Null) => false,
+            Some(value) => value
+                .as_bool()
+                .ok_or_else(|| bad("logprobs", "logprobs must be true or false"))?,
+        };
+        let top_logprobs = match request.extra.get("top_logprobs") {
+            None | Some(serde_json::Value::Null) => 0,
+            Some(value) => value
+                .as_u64()
+                .filter(|top| *top <= u64::from(logprobs::MAX_TOP_LOGPROBS))
+                .ok_or_else(|| bad("top_logprobs", "top_logprobs must be between 0 and 20"))?
+                as u8,
+        };
+        if top_logprobs > 0 && !logprobs {
+            return Err(bad(
+                "top_logprobs",
+                "top_logprobs needs logprobs set to true",
+            ));
+        }
         Ok(GenParams {
+            logprobs: logprobs.then_some(top_logprobs),
             max_tokens,
             temperature: temperature as f32,
             top_p: top_p as f32,
