@@ -210,6 +210,16 @@ async fn sure_answers_stay_local_and_unsure_ones_go_to_the_cloud_before_the_firs
         assert!(records[0].get("escalation").is_none(), "{records:?}");
     }
     assert_no_canary("audit log", &audit.all_records());
+
+    // Costs count each request once, and both attempts' tokens.
+    let prices: sluice::audit::costs::CostConfig =
+        toml::from_str("default_price = { input_per_million = 1.0, output_per_million = 1.0 }")
+            .unwrap();
+    let costs = sluice::audit::costs::compute(&audit.log_dir(), None, None, &prices).unwrap();
+    assert_eq!(costs.total.requests, 7, "{costs:?}");
+    assert_eq!(costs.by_backend["cloud"].requests, 2);
+    assert_eq!(costs.by_backend["local"].requests, 5);
+    assert!(costs.by_backend["local"].tokens_out > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

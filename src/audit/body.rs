@@ -81,11 +81,30 @@ pub struct OutcomeRecord {
     pub escalation: Option<EscalationNote>,
 }
 
+impl OutcomeRecord {
+    /// Whether a later outcome of the same request supersedes this one: the local attempt of a
+    /// local-first route whose answer was not returned (the request went on to another backend).
+    pub fn is_superseded(&self) -> bool {
+        self.escalation
+            .as_ref()
+            .is_some_and(|e| e.attempt == Attempt::LocalFirst && e.escalated_to.is_some())
+    }
+}
+
+/// Which attempt of a local-first route an outcome records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attempt {
+    /// The on-premise backend's answer, checked.
+    LocalFirst,
+    /// The backend the request went on to when the local answer was unsure.
+    Escalated,
+}
+
 /// One attempt of a local-first route.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EscalationNote {
-    /// `local_first` on the local attempt, `escalated` on the attempt that followed it.
-    pub attempt: String,
+    pub attempt: Attempt,
     /// The route rule that asked for it.
     pub rule: String,
     /// The local answer's mean token log-probability, when it had one.

@@ -149,6 +149,7 @@ pub struct CostReport {
     pub break_even_requests_per_day: Option<f64>,
 }
 
+#[derive(Clone)]
 struct Pending {
     client: String,
     route: String,
@@ -198,12 +199,20 @@ pub fn compute(
                 );
             }
             Ok(Body::Outcome(o)) => {
-                let Some(p) = pending.remove(&o.request_id) else {
+                // An escalated request's local attempt costs tokens too; the request itself is
+                // counted with its final outcome, which follows.
+                let superseded = o.is_superseded();
+                let p = if superseded {
+                    pending.get(&o.request_id).cloned()
+                } else {
+                    pending.remove(&o.request_id)
+                };
+                let Some(p) = p else {
                     return ControlFlow::Continue(());
                 };
                 let (tin, tout) = (o.tokens_in.unwrap_or(0), o.tokens_out.unwrap_or(0));
                 let mut line = Line {
-                    requests: 1,
+                    requests: u64::from(!superseded),
                     tokens_in: tin,
                     tokens_out: tout,
                     ..Line::default()
@@ -214,7 +223,7 @@ pub fn compute(
                     Some(price) => line.cloud_spend = price.of(tin, tout),
                     None => line.unpriced_tokens = tin + tout,
                 }
-                if line.unpriced_tokens == 0 {
+                if line.unpriced_tokens == 0 && !superseded {
                     priced += 1;
                 }
                 let backend = o.backend.map_or_else(|| "-".to_owned(), |b| b.name);

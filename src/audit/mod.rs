@@ -30,8 +30,8 @@ pub mod verify;
 mod writer;
 
 pub use body::{
-    Action, BackendRef, Body, DecisionRecord, EscalationNote, Event, OutcomeRecord, PolicyLoaded,
-    PolicyRef, PolicyRejected, RefusedRecord, SkippedDetector,
+    Action, Attempt, BackendRef, Body, DecisionRecord, EscalationNote, Event, OutcomeRecord,
+    PolicyLoaded, PolicyRef, PolicyRejected, RefusedRecord, SkippedDetector,
 };
 pub use chain::ChainHash;
 pub use checkpoint::Checkpoint;

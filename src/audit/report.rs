@@ -130,6 +130,8 @@ pub fn build(
             return;
         };
         match body {
+            // The local attempt of an escalated request: its final outcome follows.
+            Body::Outcome(o) if o.is_superseded() => {}
             Body::Outcome(o) => {
                 if let Some(request) = requests.get_mut(&o.request_id) {
                     report.outcomes += 1;

@@ -402,6 +402,12 @@ impl Index {
             }
             Kind::Outcome => {
                 let o: OutcomeLite = serde_json::from_str(&envelope.body)?;
+                if o.escalation.is_some_and(|e| {
+                    e.attempt == crate::audit::Attempt::LocalFirst && e.escalated_to.is_some()
+                }) {
+                    // An escalated request's local attempt; its final outcome follows.
+                    return Ok(());
+                }
                 let request = RequestKey::new(&o.request_id, &mut self.strings);
                 if let Some(i) = self.awaiting_outcome.remove(&request) {
                     let outcome = Outcome {
@@ -611,6 +617,17 @@ struct OutcomeLite<'a> {
     #[serde(borrow)]
     backend: Option<BackendLite<'a>>,
     streamed: bool,
+    #[serde(default)]
+    escalation: Option<EscalationLite>,
+}
+
+/// Of an outcome's `escalation`, which attempt it is and whether the request went on (a local
+/// attempt is then superseded by the outcome that follows).
+#[derive(Deserialize)]
+struct EscalationLite {
+    attempt: crate::audit::Attempt,
+    #[serde(default)]
+    escalated_to: Option<serde::de::IgnoredAny>,
 }
 
 #[cfg(test)]

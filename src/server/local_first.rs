@@ -21,7 +21,7 @@ use super::events::LocalAnswerJudged;
 use super::front::Echo;
 use super::gateway::{Gateway, Judged};
 use super::routing::{LocalFirst, Route};
-use crate::audit::EscalationNote;
+use crate::audit::{Attempt, EscalationNote};
 use crate::backend::{BackendReply, ChunkStream};
 use crate::openai::ChatCompletionRequest;
 use crate::policy::Action;
@@ -84,8 +84,8 @@ pub(super) async fn dispatch(
         escalated_to: escalated_to.as_deref(),
     }
     .emit(&gateway.metrics);
-    let note = |attempt: &str| EscalationNote {
-        attempt: attempt.to_owned(),
+    let note = |attempt: Attempt| EscalationNote {
+        attempt,
         rule: rule.clone(),
         mean_logprob: verdict.mean_logprob,
         unsure: verdict
@@ -103,7 +103,7 @@ pub(super) async fn dispatch(
     // The local answer reaches the client only when kept, as a stream if one was asked for.
     let local_outcome = |streamed: bool| {
         OutcomeTracker::new(gateway, request_id, &local, started, streamed)
-            .with_escalation(Some(note("local_first")))
+            .with_escalation(Some(note(Attempt::LocalFirst)))
     };
     match answer {
         Some(mut completion) if verdict.confident() => {
@@ -130,7 +130,7 @@ pub(super) async fn dispatch(
                 fallback: None,
                 escalation: None,
             };
-            let note = Some(note("escalated"));
+            let note = Some(note(Attempt::Escalated));
             chat::dispatch(gateway, echo, request_id, judged, onward, started, note).await
         }
     }
