@@ -5,6 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 SLUICE := $(TARGET_DIR)/release/sluice
+LLAMA_SERVER := $(TARGET_DIR)/llama-server/bin/llama-server
 VENV := $(TARGET_DIR)/venv
 MODELS_VENV := $(TARGET_DIR)/venv-models
 OPENAI_VERSION := 3.54.0
@@ -12,7 +13,7 @@ ANTHROPIC_VERSION := 2.17.0
 NODE_DIR := $(TARGET_DIR)/node
 export ORT_DYLIB_PATH ?= $(CURDIR)/models/onnxruntime/libonnxruntime.so.1.31.1
 
-.PHONY: run test models deps browser build bench bench-gateway lint fmt policy-test eval eval-gate eval-baseline eval-corpus eval-corpus-check
+.PHONY: run test models deps browser llama-server build bench bench-gateway lint fmt policy-test eval eval-gate eval-baseline eval-corpus eval-corpus-check
 
 run: deps models build
 	@$(SLUICE) audit keygen --config sluice.toml --if-missing >/dev/null
@@ -30,9 +31,9 @@ run: deps models build
 	fi; \
 	export SLUICE_API_KEY SLUICE_ADMIN_KEY; exec $(SLUICE) serve --config sluice.toml
 
-test: deps browser models $(VENV)/.sdks-$(OPENAI_VERSION)-$(ANTHROPIC_VERSION) $(NODE_DIR)/.installed
+test: deps browser models llama-server $(VENV)/.sdks-$(OPENAI_VERSION)-$(ANTHROPIC_VERSION) $(NODE_DIR)/.installed
 	$(CARGO) build --release --all-targets
-	$(CARGO) test --release -- --test-threads=2
+	SLUICE_LLAMA_SERVER=$(LLAMA_SERVER) $(CARGO) test --release -- --test-threads=2
 	$(SLUICE) policy test policies/*.toml
 	SLUICE_NODE_MODULES=$(NODE_DIR)/node_modules $(VENV)/bin/python tests/sdk_clients.py $(SLUICE)
 	$(MAKE) --no-print-directory eval-gate
@@ -106,6 +107,11 @@ deps:
 	    echo "deps: missing$$missing; run: sudo apt-get install -y$$missing" >&2; exit 1; \
 	  fi; \
 	fi
+
+# llama.cpp's llama-server, for the on-premise pool's tests (tests/pool.rs): built once from the
+# llama.cpp in the pinned llama-cpp-python sdist (sha256-checked), kept next to the build.
+llama-server:
+	@bash models/llama-server.sh $(TARGET_DIR)/llama-server
 
 # The console's browser test drives Debian's chromium package headless (tests/console_browser.rs);
 # only `make test` needs it.

@@ -19,6 +19,10 @@
 //! kind = "anthropic"                 # the native Messages API
 //! api_key_env = "ANTHROPIC_API_KEY"
 //! model_map = { "claude" = "claude-sonnet-4-5" }
+//!
+//! [backends.gpus]
+//! kind = "pool"                      # on-premise servers, balanced and health-checked
+//! members = ["http://10.0.0.5:8080/v1", "http://10.0.0.6:8080/v1"]
 //! ```
 //!
 //! Secrets are never in the file: only the names of the environment variables holding them.
@@ -30,6 +34,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::http::Wire;
+use super::pool::{Pool, PoolConfig};
 use super::{Backend, BackendInitError, EmbeddedLlama, HttpBackend};
 
 /// One `[backends.<name>]` table.
@@ -43,13 +48,17 @@ pub enum BackendConfig {
     /// Anthropic's native Messages API (`base_url` defaults to `https://api.anthropic.com/v1`;
     /// the key in `api_key_env` is sent as `x-api-key`).
     Anthropic(HttpConfig),
+    /// Several on-premise OpenAI-compatible servers, balanced with health checks
+    /// ([`super::pool`]).
+    Pool(PoolConfig),
 }
 
 impl BackendConfig {
-    /// The HTTP settings of an HTTP upstream (either wire), `None` for the embedded model.
+    /// The HTTP settings of a single HTTP upstream (either wire); `None` for the embedded model
+    /// and pools (which are always on premise).
     pub fn http(&self) -> Option<&HttpConfig> {
         match self {
-            BackendConfig::Llama(_) => None,
+            BackendConfig::Llama(_) | BackendConfig::Pool(_) => None,
             BackendConfig::Openai(http) | BackendConfig::Anthropic(http) => Some(http),
         }
     }
@@ -227,6 +236,7 @@ pub fn build_backend(
     Ok(match config {
         BackendConfig::Llama(config) => Arc::new(EmbeddedLlama::load(name, config)?),
         BackendConfig::Openai(config) => Arc::new(HttpBackend::new(name, config)?),
+        BackendConfig::Pool(config) => Arc::new(Pool::new(name, config)?),
         BackendConfig::Anthropic(config) => {
             let mut config = config.clone();
             if config.base_url == default_base_url() {

@@ -1,4 +1,5 @@
-//! Where answers come from: the embedded llama.cpp model and OpenAI-compatible HTTP upstreams.
+//! Where answers come from: the embedded llama.cpp model, OpenAI-compatible HTTP upstreams, and
+//! pools of on-premise servers.
 //!
 //! The server picks a backend after the policy decision and calls [`Backend::chat`]. Every
 //! backend answers in the same shape ([`BackendReply`]): a complete answer or a stream of parsed
@@ -13,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod llama;
+pub mod pool;
 pub mod reply;
 
 use futures_util::future::BoxFuture;
@@ -24,6 +26,7 @@ pub use config::{build_backend, BackendConfig, HttpConfig, LlamaConfig};
 pub use error::{BackendError, BackendInitError};
 pub use http::HttpBackend;
 pub use llama::EmbeddedLlama;
+pub use pool::{Pool, PoolConfig};
 pub use reply::{BackendReply, ChunkStream, Completion, StreamEvent, StreamItem, UsageProbe};
 
 /// A source of chat completions. Object-safe, so a server can hold `Arc<dyn Backend>`.

@@ -28,10 +28,18 @@ impl ModelNames {
                     known.insert(llama.served_model_name());
                 }
                 BackendConfig::Openai(http) | BackendConfig::Anthropic(http) => {
-                    for (requested, upstream) in &http.model_map {
-                        known.insert(requested.clone());
-                        known.insert(upstream.clone());
-                    }
+                    known.extend(
+                        http.model_map
+                            .iter()
+                            .flat_map(|(a, b)| [a.clone(), b.clone()]),
+                    );
+                }
+                BackendConfig::Pool(pool) => {
+                    known.extend(
+                        pool.model_map
+                            .iter()
+                            .flat_map(|(a, b)| [a.clone(), b.clone()]),
+                    );
                 }
             }
         }

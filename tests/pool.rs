@@ -1,0 +1,257 @@
+//! The on-premise pool against real servers: two llama.cpp `llama-server` processes (built from
+//! the vendored llama.cpp by `make llama-server`) serving SmolLM2 on loopback, killed and
+//! restarted during a bounded load of sensitive requests. Every request is answered or refused
+//! cleanly (503 with `Retry-After`), nothing sensitive reaches the mock cloud, a dead member is
+//! ejected and a restarted one readmitted.
+
+mod support;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::*;
+
+/// The llama-server binary: `SLUICE_LLAMA_SERVER`, else where `make llama-server` puts it.
+fn llama_server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("SLUICE_LLAMA_SERVER") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target"));
+    let path = target.join("llama-server/bin/llama-server");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `make llama-server` (or `make test`, which builds it)",
+        path.display()
+    );
+    path
+}
+
+/// One llama-server process on a fixed loopback port (kept across restarts).
+struct LlamaServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl LlamaServer {
+    fn start() -> LlamaServer {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = LlamaServer { port, child: None };
+        server.restart();
+        server
+    }
+
+    fn restart(&mut self) {
+        assert!(self.child.is_none());
+        let model = repo().join("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+        let child = Command::new(llama_server_binary())
+            .args(["-m", model.to_str().unwrap(), "--host", "127.0.0.1"])
+            .args(["--port", &self.port.to_string()])
+            .args(["-t", "1", "-c", "1024", "-np", "1", "--no-webui"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("llama-server starts");
+        self.child = Some(child);
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+
+    /// Waits (at most a minute) until the server answers its health check.
+    async fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let health = client()
+                .get(format!("http://127.0.0.1:{}/health", self.port))
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await;
+            if health.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("llama-server on port {} never became healthy", self.port);
+    }
+}
+
+impl Drop for LlamaServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn sensitive_body() -> Value {
+    json!({
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": canary_prompt()}],
+        "max_tokens": 6,
+        "temperature": 0,
+    })
+}
+
+/// A request's fate: answered (200 with a choice) or refused cleanly (503, `Retry-After`, an
+/// OpenAI error object). Anything else fails the test.
+async fn outcome_of(r: reqwest::Response) -> (u16, Option<String>) {
+    let status = r.status().as_u16();
+    let retry_after = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let backend = r
+        .headers()
+        .get("x-sluice-backend")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body: Value = r.json().await.expect("a JSON answer");
+    match status {
+        200 => assert!(body["choices"][0]["message"].is_object(), "{body}"),
+        503 => {
+            assert!(retry_after.is_some(), "503 without Retry-After: {body}");
+            assert!(body["error"]["message"].is_string(), "{body}");
+        }
+        other => panic!("neither answered nor refused cleanly: {other} {body}"),
+    }
+    (status, backend)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_killed_and_restarted_under_load_never_leak_or_break_a_request() {
+    let mut a = LlamaServer::start();
+    let mut b = LlamaServer::start();
+    a.wait_healthy().await;
+    b.wait_healthy().await;
+
+    let upstream = MockUpstream::start().await;
+    let audit = AuditDirs::new();
+    let mut config = gateway_config(&Setup::with_cloud(&upstream, &audit));
+    let pool = format!(
+        "kind = \"pool\"\nmembers = [{:?}, {:?}]\nhealth_interval_ms = 200\n\
+         eject_after_failures = 2\nreadmit_after_successes = 2\nretry_after_secs = 3\n\
+         read_timeout_secs = 30\nconnect_timeout_secs = 1\n",
+        a.base_url(),
+        b.base_url()
+    );
+    config
+        .backends
+        .insert("gpus".into(), toml::from_str(&pool).unwrap());
+    config.routing.local = "gpus".into();
+    let gw = sluice::server::start(config, real_pipeline())
+        .await
+        .expect("gateway starts");
+    let addr = gw.addr;
+
+    // A bounded load: 3 workers, 36 sensitive requests, at most 4 minutes; member a is killed
+    // after the 6th answer and restarted after the 14th, member b killed after the 20th and
+    // restarted after the 28th.
+    const REQUESTS: usize = 36;
+    let started = Instant::now();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let fates: Arc<Mutex<Vec<(u16, Option<String>)>>> = Arc::default();
+    let mut workers = Vec::new();
+    for _ in 0..3 {
+        let (sent, fates) = (sent.clone(), fates.clone());
+        workers.push(tokio::spawn(async move {
+            while sent.fetch_add(1, Ordering::SeqCst) < REQUESTS
+                && started.elapsed() < Duration::from_secs(240)
+            {
+                let fate = outcome_of(post_chat(addr, &sensitive_body()).await).await;
+                fates.lock().unwrap().push(fate);
+            }
+        }));
+    }
+    let answered = || fates.lock().unwrap().len();
+    let wait_for = |n: usize| {
+        let answered = &answered;
+        async move {
+            while answered() < n && started.elapsed() < Duration::from_secs(240) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    wait_for(6).await;
+    a.kill();
+    wait_for(14).await;
+    a.restart();
+    a.wait_healthy().await;
+    wait_for(20).await;
+    b.kill();
+    wait_for(28).await;
+    b.restart();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let fates = fates.lock().unwrap().clone();
+    assert_eq!(fates.len(), REQUESTS, "the load finished in time");
+    let served = fates.iter().filter(|(status, _)| *status == 200).count();
+    // One member was up throughout: a kill costs at most the requests in flight on it, and
+    // those are retried on the other member.
+    assert!(served >= REQUESTS - 3, "{fates:?}");
+    for (_, backend) in &fates {
+        assert_eq!(backend.as_deref(), Some("gpus"));
+    }
+
+    // Both down: sensitive traffic is refused with Retry-After, never sent to the cloud.
+    b.wait_healthy().await;
+    a.kill();
+    b.kill();
+    let r = post_chat(addr, &sensitive_body()).await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(header(&r, "retry-after"), "3");
+    assert_eq!(header(&r, "x-sluice-action"), "local");
+    let ready = client()
+        .get(format!("http://{addr}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503, "no member healthy: not ready");
+
+    // One restarted: readmitted by its health checks, and serving again.
+    a.restart();
+    a.wait_healthy().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut status = 0;
+    while Instant::now() < deadline {
+        status = post_chat(addr, &sensitive_body()).await.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, 200, "a restarted member is readmitted");
+
+    gw.stop().await.unwrap();
+    assert!(
+        upstream.received().is_empty(),
+        "sensitive text reached the cloud"
+    );
+    upstream.stop().await;
+    // Every request has its decision and its outcome on record.
+    let records = audit.all_records();
+    let kinds: Vec<String> = records
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["kind"].to_string())
+        .collect();
+    let count = |kind: &str| kinds.iter().filter(|k| k.trim_matches('"') == kind).count();
+    assert!(count("decision") >= REQUESTS + 2);
+    assert_eq!(count("decision"), count("outcome"));
+    assert_no_canary("audit log", &records);
+}
