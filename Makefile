@@ -13,7 +13,7 @@ ANTHROPIC_VERSION := 2.17.0
 NODE_DIR := $(TARGET_DIR)/node
 export ORT_DYLIB_PATH ?= $(CURDIR)/models/onnxruntime/libonnxruntime.so.1.31.1
 
-.PHONY: run test models deps browser llama-server build bench bench-gateway lint fmt policy-test eval eval-gate eval-baseline eval-corpus eval-corpus-check
+.PHONY: run test models deps browser redis llama-server build bench bench-gateway lint fmt policy-test eval eval-gate eval-baseline eval-corpus eval-corpus-check
 
 run: deps models build
 	@$(SLUICE) audit keygen --config sluice.toml --if-missing >/dev/null
@@ -31,7 +31,7 @@ run: deps models build
 	fi; \
 	export SLUICE_API_KEY SLUICE_ADMIN_KEY; exec $(SLUICE) serve --config sluice.toml
 
-test: deps browser models llama-server $(VENV)/.sdks-$(OPENAI_VERSION)-$(ANTHROPIC_VERSION) $(NODE_DIR)/.installed
+test: deps browser redis models llama-server $(VENV)/.sdks-$(OPENAI_VERSION)-$(ANTHROPIC_VERSION) $(NODE_DIR)/.installed
 	$(CARGO) build --release --all-targets
 	SLUICE_LLAMA_SERVER=$(LLAMA_SERVER) $(CARGO) test --release -- --test-threads=2
 	$(SLUICE) policy test policies/*.toml
@@ -105,6 +105,18 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
 	    echo "deps: missing$$missing; run: sudo apt-get install -y$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+
+# The shared rate-limit store's test runs a real Redis on loopback (tests/quotas_redis.rs); only
+# `make test` needs it.
+redis:
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing redis-server (for the shared rate-limit store's test)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else \
+	    echo "deps: missing redis-server; run: sudo apt-get install -y redis-server" >&2; exit 1; \
 	  fi; \
 	fi
 

@@ -32,7 +32,10 @@ pub struct Config {
     pub routing: RoutingConfig,
     #[serde(default)]
     pub redact: crate::redact::RedactConfig,
-    /// Prices for `sluice audit costs` (cloud per model, local per hour).
+    /// Where client limits are counted (`memory`, or a `redis` shared by replicas).
+    #[serde(default)]
+    pub limits: crate::quota::LimitsConfig,
+    /// Prices for `sluice audit costs` (cloud per model, local per hour) and spend budgets.
     #[serde(default)]
     pub costs: Option<crate::audit::costs::CostConfig>,
     /// The compliance console (`/console`); off unless the section is present.
@@ -124,7 +127,7 @@ pub struct ClientConfig {
     /// Policy names; `[policies] default_set` when absent.
     #[serde(default)]
     pub policies: Option<Vec<String>>,
-    /// Rate limits and a daily token budget (429 with Retry-After beyond).
+    /// Rate limits and budgets in tokens or money (429 with Retry-After beyond).
     #[serde(default)]
     pub limits: Option<crate::quota::ClientLimits>,
 }
@@ -345,6 +348,23 @@ impl Config {
                 }
                 _ => {}
             }
+            if let Some(limits) = &c.limits {
+                limits.validate(&c.name)?;
+                let spends = limits.spend_per_day.is_some() || limits.spend_per_month.is_some();
+                if spends && self.costs.is_none() {
+                    return Err(format!(
+                        "client {:?}: spend budgets are counted at [costs] prices; add a [costs] section",
+                        c.name
+                    ));
+                }
+            }
+        }
+        let l = &self.limits;
+        if l.store == crate::quota::store::StoreKind::Redis
+            && l.redis_url.is_none()
+            && l.redis_url_env.is_none()
+        {
+            return Err("[limits] store = \"redis\" needs redis_url or redis_url_env".to_owned());
         }
         Ok(())
     }

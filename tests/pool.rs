@@ -109,9 +109,12 @@ fn sensitive_body() -> Value {
     })
 }
 
+/// The status a request got and the backend that served it.
+type Fate = (u16, Option<String>);
+
 /// A request's fate: answered (200 with a choice) or refused cleanly (503, `Retry-After`, an
 /// OpenAI error object). Anything else fails the test.
-async fn outcome_of(r: reqwest::Response) -> (u16, Option<String>) {
+async fn outcome_of(r: reqwest::Response) -> Fate {
     let status = r.status().as_u16();
     let retry_after = r
         .headers()
@@ -165,7 +168,7 @@ async fn members_killed_and_restarted_under_load_never_leak_or_break_a_request()
     const REQUESTS: usize = 36;
     let started = Instant::now();
     let sent = Arc::new(AtomicUsize::new(0));
-    let fates: Arc<Mutex<Vec<(u16, Option<String>)>>> = Arc::default();
+    let fates: Arc<Mutex<Vec<Fate>>> = Arc::default();
     let mut workers = Vec::new();
     for _ in 0..3 {
         let (sent, fates) = (sent.clone(), fates.clone());

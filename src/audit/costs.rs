@@ -51,7 +51,8 @@ pub struct Price {
 }
 
 impl Price {
-    fn of(&self, tokens_in: u64, tokens_out: u64) -> f64 {
+    /// What an answer with these token counts costs.
+    pub fn of(&self, tokens_in: u64, tokens_out: u64) -> f64 {
         (tokens_in as f64 * self.input_per_million + tokens_out as f64 * self.output_per_million)
             / 1e6
     }
@@ -92,7 +93,8 @@ impl CostConfig {
         Ok(())
     }
 
-    fn price(&self, model: Option<&str>) -> Option<&Price> {
+    /// The price of answers under `model` (a configured name), else the default price.
+    pub fn price(&self, model: Option<&str>) -> Option<&Price> {
         model
             .and_then(|m| self.models.get(m))
             .or(self.default_price.as_ref())

@@ -16,11 +16,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
-use crate::audit::{BackendRef, EscalationNote, OutcomeRecord};
+use crate::audit::{Attempt, BackendRef, EscalationNote, OutcomeRecord};
 use crate::backend::{Backend, BackendError, BackendReply, ChunkStream, StreamItem, UsageProbe};
 use crate::dialect::StreamEncoder;
 use crate::openai::{ChatCompletionRequest, ErrorBody};
 use crate::policy::Action;
+use crate::quota::{Refusal, Spent};
 use crate::redact::{restore_completion, restore_stream, RestoreError, Restorer};
 
 use super::auth::{presented_key, Client};
@@ -151,7 +152,11 @@ async fn handle(
     gateway
         .quotas
         .admit(&client.name, request_id, chrono::Utc::now())
-        .map_err(|over| ApiError::rate_limited(over.limit, over.retry_after))?;
+        .await
+        .map_err(|refusal| match refusal {
+            Refusal::Over { limit, retry_after } => ApiError::rate_limited(limit, retry_after),
+            Refusal::StoreUnavailable { retry_after } => ApiError::limits_unavailable(retry_after),
+        })?;
     let body = read_body(req, payload, &gateway.limits).await?;
     let (body, echo) = front.translate(body)?;
     let judged = gateway.judge(client, body).await?;
@@ -570,11 +575,24 @@ impl OutcomeTracker {
                 .metrics
                 .tokens(&self.backend.name, input, output);
         }
-        self.gateway.quotas.spend(
-            &self.request_id,
-            tokens.map_or(0, |(input, output)| input + output),
-            chrono::Utc::now(),
-        );
+        let model = model.map(|m| self.gateway.models.label(&m));
+        let cost = match (tokens, &self.gateway.prices) {
+            (Some((input, output)), Some(prices)) if !self.backend.on_premise => prices
+                .price(model.as_deref())
+                .map_or(0.0, |price| price.of(input, output)),
+            _ => 0.0,
+        };
+        let spent = Spent {
+            tokens: tokens.map_or(0, |(input, output)| input + output),
+            cost,
+        };
+        let last = !self
+            .escalation
+            .as_ref()
+            .is_some_and(|e| e.attempt == Attempt::LocalFirst && e.escalated_to.is_some());
+        self.gateway
+            .quotas
+            .spend(&self.request_id, spent, chrono::Utc::now(), last);
         let record = OutcomeRecord {
             request_id: self.request_id,
             status,
@@ -583,7 +601,7 @@ impl OutcomeTracker {
             tokens_out: tokens.map(|t| t.1),
             backend: Some(self.backend),
             // The upstream may echo the client's model name: only configured names are recorded.
-            model: model.map(|m| self.gateway.models.label(&m)),
+            model,
             streamed: self.streamed,
             escalation: self.escalation,
         };

@@ -65,6 +65,20 @@ impl ApiError {
         .with_code("rate_limit_exceeded")
     }
 
+    /// The shared rate-limit store is unreachable and limits fail closed.
+    pub fn limits_unavailable(retry_after: Duration) -> Self {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(
+                503,
+                "server_error",
+                "this client's limits cannot be checked right now (the rate-limit store is \
+                 unreachable); nothing was forwarded",
+            )
+        }
+        .with_code("rate_limit_store_unavailable")
+    }
+
     pub fn with_code(mut self, code: &str) -> Self {
         self.body = self.body.with_code(code);
         self

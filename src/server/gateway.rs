@@ -49,6 +49,8 @@ pub struct Gateway {
     pub models: super::model_names::ModelNames,
     /// Per-client rate limits and budgets.
     pub quotas: crate::quota::Quotas,
+    /// `[costs]` prices, for spend budgets.
+    pub prices: Option<crate::audit::costs::CostConfig>,
 }
 
 /// A request that has been scanned and decided.

@@ -141,13 +141,16 @@ pub async fn start(config: Config, pipeline: Arc<Pipeline>) -> anyhow::Result<Ru
         skip_settled: !config.detect.ner_always,
         redact: config.redact.clone(),
         models: model_names::ModelNames::from_config(&config),
-        quotas: crate::quota::Quotas::new(
+        quotas: crate::quota::Quotas::from_config(
             config
                 .clients
                 .iter()
                 .filter_map(|c| c.limits.map(|l| (c.name.clone(), l)))
                 .collect(),
-        ),
+            &config.limits,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?,
+        prices: config.costs.clone(),
     });
 
     forward_policy_events(&policies, audit.clone(), gateway.clone());
