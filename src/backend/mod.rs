@@ -62,6 +62,11 @@ pub trait Backend: Send + Sync {
         BackendLoad::default()
     }
 
+    /// The servers behind a pool and their state (for `/metrics`); none for other backends.
+    fn members(&self) -> Vec<MemberState> {
+        Vec::new()
+    }
+
     /// Whether the backend can take requests now (for `/readyz`): the embedded model has live
     /// slots and is not shutting down. Remote backends are reached lazily and report `true`.
     fn ready(&self) -> bool {
@@ -74,6 +79,16 @@ pub trait Backend: Send + Sync {
 pub struct EmbeddingsAnswer {
     pub body: bytes::Bytes,
     pub prompt_tokens: Option<u64>,
+}
+
+/// One server of a pool, as the pool sees it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberState {
+    /// Its API root, as configured.
+    pub url: String,
+    /// In rotation (not ejected).
+    pub healthy: bool,
+    pub outstanding: usize,
 }
 
 /// How busy a backend is.

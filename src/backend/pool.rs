@@ -28,7 +28,7 @@ use serde::Deserialize;
 
 use super::{
     Backend, BackendError, BackendInitError, BackendLoad, BackendReply, ChunkStream,
-    EmbeddingsAnswer, HttpBackend, HttpConfig, StreamEvent,
+    EmbeddingsAnswer, HttpBackend, HttpConfig, MemberState, StreamEvent,
 };
 use crate::openai::embeddings::EmbeddingsRequest;
 use crate::openai::ChatCompletionRequest;
@@ -424,6 +424,18 @@ impl Backend for Pool {
                 .sum(),
             queued: 0,
         }
+    }
+
+    fn members(&self) -> Vec<MemberState> {
+        self.shared
+            .members
+            .iter()
+            .map(|m| MemberState {
+                url: m.url.clone(),
+                healthy: m.healthy.load(Ordering::SeqCst),
+                outstanding: m.outstanding.load(Ordering::SeqCst),
+            })
+            .collect()
     }
 
     fn ready(&self) -> bool {

@@ -35,6 +35,8 @@ pub struct Metrics {
     local_unsure: IntCounterVec,
     reloads: IntCounterVec,
     local_queue: IntGauge,
+    pool_healthy: IntGaugeVec,
+    pool_outstanding: IntGaugeVec,
     ner_skipped: IntCounter,
 }
 
@@ -149,6 +151,28 @@ impl Default for Metrics {
                 "Policy files loaded or refused after start-up.",
                 &["outcome"],
             ),
+            pool_healthy: registered(
+                &registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "sluice_pool_member_healthy",
+                        "Whether a pool member is in rotation (1) or ejected (0).",
+                    ),
+                    &["backend", "member"],
+                )
+                .expect("valid gauge"),
+            ),
+            pool_outstanding: registered(
+                &registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "sluice_pool_member_outstanding",
+                        "Requests a pool member is serving now.",
+                    ),
+                    &["backend", "member"],
+                )
+                .expect("valid gauge"),
+            ),
             local_queue: registered(
                 &registry,
                 IntGauge::new(
@@ -223,6 +247,17 @@ impl Metrics {
     /// Requests waiting for or holding a local slot (sampled when metrics are scraped).
     pub fn set_local_queue(&self, depth: usize) {
         self.local_queue.set(depth as i64);
+    }
+
+    /// A pool member's state (sampled when metrics are scraped).
+    pub fn set_pool_member(&self, backend: &str, member: &crate::backend::MemberState) {
+        let labels = [backend, member.url.as_str()];
+        self.pool_healthy
+            .with_label_values(&labels)
+            .set(i64::from(member.healthy));
+        self.pool_outstanding
+            .with_label_values(&labels)
+            .set(member.outstanding as i64);
     }
 
     /// The text exposition of every metric ([`CONTENT_TYPE`]).

@@ -237,6 +237,11 @@ async fn readyz(gateway: web::Data<Gateway>) -> HttpResponse {
 async fn metrics(gateway: web::Data<Gateway>) -> HttpResponse {
     let load = gateway.router.local_load();
     gateway.metrics.set_local_queue(load.active + load.queued);
+    for backend in gateway.router.backends() {
+        for member in backend.members() {
+            gateway.metrics.set_pool_member(backend.name(), &member);
+        }
+    }
     HttpResponse::Ok()
         .content_type(super::metrics::CONTENT_TYPE)
         .body(gateway.metrics.render())

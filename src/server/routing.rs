@@ -174,6 +174,18 @@ impl Router {
         self.models.keys().cloned().collect()
     }
 
+    /// Every backend the table can route to, once each.
+    pub fn backends(&self) -> Vec<SharedBackend> {
+        let targets = std::iter::once(&self.default).chain(self.models.values());
+        let mut all: Vec<SharedBackend> = targets
+            .flat_map(|t| std::iter::once(t.local.clone()).chain(t.cloud.clone()))
+            .chain(self.rule_targets.values().flatten().cloned())
+            .collect();
+        all.sort_by(|a, b| a.name().cmp(b.name()));
+        all.dedup_by(|a, b| a.name() == b.name());
+        all
+    }
+
     /// How busy the default local backend is.
     pub fn local_load(&self) -> crate::backend::BackendLoad {
         self.default.local.load()
