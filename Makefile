@@ -139,8 +139,9 @@ browser:
 
 # Every bench: criterion benches of the detectors, policy and audit log, then the gateway under load
 # (oha against a mock upstream on loopback, directly and through sluice; installs oha if missing).
-bench: deps models bench-gateway
+bench: deps models llama-server bench-gateway
 	$(CARGO) bench --bench detect --bench policy --bench dictionary --bench audit --bench regex --bench ner --bench generate
+	SLUICE_LLAMA_SERVER=$(LLAMA_SERVER) $(CARGO) bench --bench pool_failover
 
 bench-gateway: deps models
 	@command -v oha >/dev/null 2>&1 || [ -x "$${CARGO_HOME:-$$HOME/.cargo}/bin/oha" ] || $(CARGO) install oha --locked

@@ -54,14 +54,9 @@ async fn ask(addr: std::net::SocketAddr, body: &Value, task: &str) -> reqwest::R
 
 /// The outcome records of one request, in log order.
 fn outcomes(audit: &AuditDirs, request_id: &str) -> Vec<Value> {
-    audit
-        .all_records()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|r| r["kind"] == "outcome")
-        .map(|r| serde_json::from_str::<Value>(r["body"].as_str().unwrap()).unwrap())
-        .filter(|o| o["request_id"] == request_id)
-        .collect()
+    let mut records = audit.bodies("outcome");
+    records.retain(|o| o["request_id"] == request_id);
+    records
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

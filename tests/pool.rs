@@ -1,104 +1,20 @@
-//! The on-premise pool against real servers: two llama.cpp `llama-server` processes (built from
-//! the vendored llama.cpp by `make llama-server`) serving SmolLM2 on loopback, killed and
+//! The on-premise pool against real servers: two llama.cpp `llama-server` processes (built by
+//! `make llama-server` from the llama.cpp in the pinned llama-cpp-python sdist) serving SmolLM2
+//! on loopback, killed and
 //! restarted during a bounded load of sensitive requests. Every request is answered or refused
 //! cleanly (503 with `Retry-After`), nothing sensitive reaches the mock cloud, a dead member is
 //! ejected and a restarted one readmitted.
 
+mod llama_server;
 mod support;
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use llama_server::LlamaServer;
 use serde_json::{json, Value};
 use support::*;
-
-/// The llama-server binary: `SLUICE_LLAMA_SERVER`, else where `make llama-server` puts it.
-fn llama_server_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("SLUICE_LLAMA_SERVER") {
-        return PathBuf::from(path);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target"));
-    let path = target.join("llama-server/bin/llama-server");
-    assert!(
-        path.is_file(),
-        "{} is missing: run `make llama-server` (or `make test`, which builds it)",
-        path.display()
-    );
-    path
-}
-
-/// One llama-server process on a fixed loopback port (kept across restarts).
-struct LlamaServer {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl LlamaServer {
-    fn start() -> LlamaServer {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut server = LlamaServer { port, child: None };
-        server.restart();
-        server
-    }
-
-    fn restart(&mut self) {
-        assert!(self.child.is_none());
-        let model = repo().join("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
-        let child = Command::new(llama_server_binary())
-            .args(["-m", model.to_str().unwrap(), "--host", "127.0.0.1"])
-            .args(["--port", &self.port.to_string()])
-            .args(["-t", "1", "-c", "1024", "-np", "1", "--no-webui"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("llama-server starts");
-        self.child = Some(child);
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1", self.port)
-    }
-
-    /// Waits (at most a minute) until the server answers its health check.
-    async fn wait_healthy(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            let health = client()
-                .get(format!("http://127.0.0.1:{}/health", self.port))
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await;
-            if health.is_ok_and(|r| r.status().is_success()) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("llama-server on port {} never became healthy", self.port);
-    }
-}
-
-impl Drop for LlamaServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// A pool member's state as `/metrics` shows it: in rotation or ejected (`None`: not listed).
 async fn member_healthy(addr: std::net::SocketAddr, member: &str) -> Option<bool> {
@@ -283,11 +199,7 @@ async fn members_killed_and_restarted_under_load_never_leak_or_break_a_request()
     upstream.stop().await;
     // Every request has its decision and its outcome on record.
     let records = audit.all_records();
-    let kinds: Vec<String> = records
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["kind"].to_string())
-        .collect();
-    let count = |kind: &str| kinds.iter().filter(|k| k.trim_matches('"') == kind).count();
+    let count = |kind: &str| audit.bodies(kind).len();
     assert!(count("decision") >= fates.len() + 2);
     assert_eq!(count("decision"), count("outcome"));
     assert_no_canary("audit log", &records);

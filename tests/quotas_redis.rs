@@ -166,13 +166,7 @@ async fn replicas_share_one_clients_limits_and_fail_closed_without_redis() {
     b.stop().await.unwrap();
     upstream.stop().await;
 
-    let refused: Vec<Value> = audit_b
-        .all_records()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|r| r["kind"] == "refused")
-        .map(|r| serde_json::from_str(r["body"].as_str().unwrap()).unwrap())
-        .collect();
+    let refused = audit_b.bodies("refused");
     assert!(
         refused
             .iter()

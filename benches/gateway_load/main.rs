@@ -21,6 +21,10 @@
 //!    then NER off at c=1, where the translations are a larger share of what sluice adds.
 //!
 //! GATEWAY_BENCH_ONLY=routes runs phase 4 alone (to repeat it, e.g. when a route changed).
+//! GATEWAY_BENCH_ONLY=routing runs a routing phase alone: NER off, c=1 and c=8, a gateway without
+//! task rules and then one with five (`ROUTE_RULES`: a keyword class scanned on every request,
+//! the last rule sending everything to the cloud), each paired with the mock: what task routing
+//! adds to a request.
 //!
 //! The scan cache is cut to two entries and every request carries one of 4,096 distinct prompts,
 //! so every request is scanned. After each gateway, its metrics must show that every request was
@@ -104,6 +108,17 @@ async fn bench(duration: Duration) -> anyhow::Result<()> {
             },
         ),
     ];
+    if std::env::var("GATEWAY_BENCH_ONLY").is_ok_and(|only| only == "routing") {
+        let rows = routing_phase(&runner, scratch.path()).await?;
+        print_report(
+            &rows,
+            mean_chars,
+            duration,
+            rss_before,
+            proc_status_kib("VmHWM")?,
+        );
+        return Ok(());
+    }
     let only_routes = std::env::var("GATEWAY_BENCH_ONLY").is_ok_and(|only| only == "routes");
     let phases: &[(bool, &[(&str, Load)])] = if only_routes {
         &[]
@@ -163,6 +178,80 @@ async fn bench(duration: Duration) -> anyhow::Result<()> {
     print_phi_report(&phi_rows);
     print_routes_report(&route_rows);
     Ok(())
+}
+
+/// Five task rules; none sends a bench prompt anywhere but the cloud, and the keyword class is
+/// scanned for every request (the costliest condition).
+const ROUTE_RULES: &str = r#"
+[routing.keywords]
+reflex = ["extract", "classify", "translate", "which language", "summarise", "label", "detect"]
+
+[[routing.rules]]
+name = "hinted-local"
+when = { task = ["language-detection", "extraction"] }
+to = "local"
+
+[[routing.rules]]
+name = "tiny-local"
+when = { max_prompt_tokens = 1 }
+to = "local"
+
+[[routing.rules]]
+name = "reflex-keywords"
+when = { keywords = ["reflex"] }
+to = "cloud"
+
+[[routing.rules]]
+name = "tools-cloud"
+when = { tools = true }
+to = "cloud"
+
+[[routing.rules]]
+name = "everything-else"
+to = "cloud"
+"#;
+
+/// Chat with NER off through a gateway without task rules, then one with [`ROUTE_RULES`].
+async fn routing_phase(runner: &Runner<'_>, scratch: &Path) -> anyhow::Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for (case, rules) in [("no task rules", ""), ("5 task rules", ROUTE_RULES)] {
+        let audit = AuditDir::new(scratch, &case.replace(' ', "-"))?;
+        let mut config = gateway_config(&runner.mock.chat_url(), &audit)?;
+        if !rules.is_empty() {
+            #[derive(serde::Deserialize)]
+            struct Routing {
+                routing: Rules,
+            }
+            #[derive(serde::Deserialize)]
+            struct Rules {
+                rules: Vec<sluice::route::RouteRuleConfig>,
+                keywords: std::collections::BTreeMap<String, sluice::route::KeywordClass>,
+            }
+            let parsed: Routing = toml::from_str(rules)?;
+            config.routing.rules = parsed.routing.rules;
+            config.routing.keywords = parsed.routing.keywords;
+        }
+        let gateway = sluice::server::start(config, pipeline(false)?).await?;
+        let url = format!("http://{}/v1/chat/completions", gateway.addr);
+        let mut sent = runner.warm_up(&url).await?;
+        for load in [
+            Load::Closed { connections: 1 },
+            Load::Closed { connections: 8 },
+        ] {
+            let (direct, sluice) = runner.pair(&url, load).await?;
+            sent += sluice.ok;
+            rows.push(Row {
+                case,
+                load: describe(load),
+                direct,
+                sluice,
+                load_avg: load_average()?,
+            });
+        }
+        check_all_cleared(gateway.addr, sent).await?;
+        gateway.stop().await?;
+    }
+    Ok(rows)
 }
 
 /// The routes of phase 4: path after `/v1/`, and the mock endpoint sluice forwards it to.

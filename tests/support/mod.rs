@@ -178,6 +178,17 @@ impl AuditDirs {
         }
         out
     }
+
+    /// The bodies of every record of `kind` (`decision`, `outcome`, `refused`, ...), in order.
+    #[allow(dead_code)] // not every test binary reads records
+    pub fn bodies(&self, kind: &str) -> Vec<serde_json::Value> {
+        self.all_records()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|r| r["kind"] == kind)
+            .map(|r| serde_json::from_str(r["body"].as_str().unwrap()).unwrap())
+            .collect()
+    }
 }
 
 /// Options for [`gateway_config`].
