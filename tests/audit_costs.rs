@@ -113,3 +113,35 @@ fn unlisted_models_are_reported_not_guessed() {
     assert!(r.break_even_requests_per_day.is_none());
     assert!(r.to_string().contains("not counted"));
 }
+
+#[test]
+fn the_report_carries_the_spend_section_in_every_format() {
+    let f = build();
+    let prices: CostConfig = toml::from_str(PRICES).unwrap();
+    let (since, until) = (
+        Some(day(2026, 12, 1, 0, 0, 0)),
+        Some(day(2026, 12, 2, 0, 0, 0)),
+    );
+    let options = sluice::audit::verify::VerifyOptions::default();
+    let report = sluice::audit::report::build(&f.dir, since, until, &options)
+        .with_costs(compute(&f.dir, since, until, &prices).unwrap());
+    assert!(report.verification.is_ok());
+    let json: serde_json::Value = serde_json::from_str(&report.to_json_text()).unwrap();
+    assert_eq!(json["costs"]["total"]["requests"], 500, "{json}");
+    assert_eq!(json["costs"]["by_route"]["reflex-local"]["requests"], 200);
+    let csv = report.to_csv();
+    assert!(csv.contains("\ncosts.total.requests,500\n"), "{csv}");
+    assert!(
+        csv.contains("\ncosts.break_even_requests_per_day,61538.4"),
+        "{csv}"
+    );
+    // Verification still leads, and the text report ends with the spend section.
+    assert!(csv.starts_with("field,value\nverification."), "{csv}");
+    assert!(report.to_string().contains("above 61538 requests a day"));
+    // Without prices, no section at all.
+    let bare = sluice::audit::report::build(&f.dir, since, until, &options);
+    assert!(!bare.to_csv().contains("costs."));
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&bare.to_json_text()).unwrap()["costs"].is_null()
+    );
+}

@@ -477,3 +477,44 @@ async fn usage_in_a_stream_reaches_the_probe() {
     while stream.next().await.is_some() {}
     assert_eq!(probe.get().unwrap().total_tokens, 5);
 }
+
+#[tokio::test]
+async fn every_stream_asks_for_usage_which_reaches_the_client_only_if_it_asked() {
+    let upstream = Upstream::start(Arc::new(|_, mut socket| {
+        Box::pin(async move {
+            start_stream(&mut socket).await;
+            send_chunk(&mut socket, &chunk_event("x")).await;
+            let usage = json!({"id":"u","object":"chat.completion.chunk","created":7,"model":"gpt-test",
+                "choices":[],"usage":{"prompt_tokens":4,"completion_tokens":1,"total_tokens":5}});
+            send_chunk(&mut socket, &format!("data: {usage}\n\ndata: [DONE]\n\n")).await;
+            end_stream(socket).await;
+        })
+    }))
+    .await;
+    let backend = upstream.backend(|_| {});
+    let BackendReply::Stream(mut stream) =
+        backend.chat(request(r#","stream":true"#)).await.unwrap()
+    else {
+        panic!("expected a stream")
+    };
+    let probe = stream.usage_probe();
+    let mut usage_chunks = 0;
+    while let Some(event) = stream.next().await {
+        if event.unwrap().as_chunk().is_some_and(|c| c.usage.is_some()) {
+            usage_chunks += 1;
+        }
+    }
+    assert_eq!(
+        usage_chunks, 0,
+        "the client did not ask for the usage chunk"
+    );
+    assert_eq!(
+        probe.get().unwrap().total_tokens,
+        5,
+        "but sluice counted it"
+    );
+    assert_eq!(
+        upstream.received()[0].json()["stream_options"],
+        json!({"include_usage": true})
+    );
+}

@@ -76,6 +76,8 @@ pub struct Report {
     pub recoveries: u64,
     pub refused: RefusedCounts,
     pub verification: Result<Summary, Failure>,
+    /// Spend and break-even for the period, when prices are configured ([`Report::with_costs`]).
+    pub costs: Option<super::costs::CostReport>,
 }
 
 /// Requests refused before any decision (`refused` records).
@@ -121,6 +123,7 @@ pub fn build(
             seq: None,
             message: String::new(),
         }),
+        costs: None,
     };
     let verification = verify_log_with(dir, options, |_, record| {
         let in_window = record
@@ -195,6 +198,12 @@ pub fn build(
 }
 
 impl Report {
+    /// Adds the period's spend report (computed from the same log by `costs::compute`).
+    pub fn with_costs(mut self, costs: super::costs::CostReport) -> Self {
+        self.costs = Some(costs);
+        self
+    }
+
     /// Writes the chain's verification result (first in every format: figures from a log that
     /// failed verification are no evidence).
     fn write_chain(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -270,6 +279,9 @@ impl Report {
                 "unauthenticated": self.refused.unauthenticated,
                 "unknown_keys": self.refused.unknown_keys,
             }),
+            costs: self.costs.as_ref().map(|c| {
+                serde_json::to_value(c).expect("cost reports have string keys and numbers")
+            }),
         }
     }
 
@@ -303,7 +315,9 @@ impl Report {
         // sort the keys and put verification last).
         let fields = serde_json::to_value(self.fields()).expect("report fields always serialize");
         for name in ReportFields::ORDER {
-            flatten(name, &fields[name], &mut out);
+            if let Some(value) = fields.get(name) {
+                flatten(name, value, &mut out);
+            }
         }
         out
     }
@@ -324,10 +338,12 @@ struct ReportFields {
     policies_rejected: u64,
     recoveries: u64,
     refused: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    costs: Option<serde_json::Value>,
 }
 
 impl ReportFields {
-    const ORDER: [&'static str; 12] = [
+    const ORDER: [&'static str; 13] = [
         "verification",
         "since",
         "until",
@@ -340,6 +356,7 @@ impl ReportFields {
         "policies_rejected",
         "recoveries",
         "refused",
+        "costs",
     ];
 }
 
@@ -415,6 +432,11 @@ impl fmt::Display for Report {
             "\"With PHI\": the request's detected entities include a health identifier ({}), or health context ({}) together with an identifier of a person (any other type but secrets and deny-list terms).",
             HEALTH_IDENTIFIERS.join(", "),
             HEALTH_CONTEXT.join(", ")
-        )
+        )?;
+        if let Some(costs) = &self.costs {
+            writeln!(f)?;
+            write!(f, "{costs}")?;
+        }
+        Ok(())
     }
 }

@@ -2,7 +2,9 @@
 //! llama-server, vLLM, Ollama), and Anthropic's native Messages API.
 //!
 //! An OpenAI-compatible upstream gets the request as the client sent it (unknown fields
-//! included), with only the model renamed if configured. Anthropic gets the same request
+//! included), with only the model renamed if configured and, on a stream, its usage chunk asked
+//! for (costs and limits need every answer's token counts; the client sees that chunk only if it
+//! asked for it). Anthropic gets the same request
 //! translated by `super::anthropic` (which adds nothing that was not scanned), and its answers
 //! come back as chat completions, so restoration, auditing and every front end work unchanged.
 //!
@@ -34,7 +36,7 @@ use super::{
 };
 use crate::openai::embeddings::EmbeddingsRequest;
 use crate::openai::sse::{SseEvent, SseParser};
-use crate::openai::{ChatCompletionRequest, ErrorBody};
+use crate::openai::{ChatCompletionRequest, ErrorBody, StreamOptions};
 
 /// The largest non-streaming answer accepted.
 const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
@@ -202,6 +204,16 @@ impl HttpBackend {
             request.model = target.clone();
         }
         let streaming = request.is_stream();
+        // Costs and limits need the token counts of every streamed answer: the upstream is asked
+        // for its usage chunk, which reaches the client only if the client asked for it.
+        let client_wants_usage = request.wants_stream_usage();
+        if streaming && self.wire == Wire::OpenAi && !client_wants_usage {
+            let options = request.stream_options.get_or_insert_with(|| StreamOptions {
+                include_usage: None,
+                extra: crate::openai::Extra::new(),
+            });
+            options.include_usage = Some(true);
+        }
         let body = match self.wire {
             Wire::OpenAi => serde_json::to_vec(&request),
             Wire::Anthropic => {
@@ -228,10 +240,12 @@ impl HttpBackend {
             .await?;
         if streaming {
             let decoder = match self.wire {
-                Wire::OpenAi => Decoder::Chat,
+                Wire::OpenAi => Decoder::Chat {
+                    include_usage: client_wants_usage,
+                },
                 Wire::Anthropic => Decoder::Messages {
                     events: Box::new(EventsToChunks::new(&client_model)),
-                    include_usage: request.wants_stream_usage(),
+                    include_usage: client_wants_usage,
                 },
             };
             let usage = UsageProbe::default();
@@ -440,8 +454,10 @@ struct EmbeddingsUsage {
 
 /// How an upstream's SSE events become chat events.
 enum Decoder {
-    /// OpenAI-compatible: classified, with their bytes kept for pass-through.
-    Chat,
+    /// OpenAI-compatible: classified, with their bytes kept for pass-through. The usage chunk
+    /// (asked for on every stream) reaches the client only when it asked for it; the token
+    /// counts always reach the usage probe.
+    Chat { include_usage: bool },
     /// Anthropic's events, translated into chunks. Its usage chunk reaches the client only when
     /// asked for; the token counts always reach the usage probe.
     Messages {
@@ -464,7 +480,18 @@ impl UpstreamEvents {
     fn absorb(&mut self, events: impl IntoIterator<Item = SseEvent>) {
         for event in events {
             match &mut self.decoder {
-                Decoder::Chat => self.pending.push_back(Ok(StreamEvent::from_sse(event))),
+                Decoder::Chat { include_usage } => {
+                    let event = StreamEvent::from_sse(event);
+                    if let Some(chunk) = event.as_chunk() {
+                        if let (Some(usage), true) = (&chunk.usage, chunk.choices.is_empty()) {
+                            self.usage.set(usage.clone());
+                            if !*include_usage {
+                                continue;
+                            }
+                        }
+                    }
+                    self.pending.push_back(Ok(event));
+                }
                 Decoder::Messages {
                     events: translator,
                     include_usage,

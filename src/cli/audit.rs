@@ -219,7 +219,7 @@ pub fn execute(args: AuditArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
         AuditCommand::Verify(a) => verify(a, configured, out),
         AuditCommand::Show(a) => show(a, configured, out),
         AuditCommand::Stats(a) => stats_cmd(a, configured, out),
-        AuditCommand::Report(a) => report_cmd(a, configured, out),
+        AuditCommand::Report(a) => report_cmd(a, configured, prices, out),
         AuditCommand::Costs(a) => costs_cmd(a, configured, prices, out),
         AuditCommand::Keygen(a) => keygen(a, configured, out),
     };
@@ -419,14 +419,20 @@ fn stats_cmd(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The report; with `[costs]` prices (from `--config`), its spend section too.
 fn report_cmd(
     args: ReportArgs,
     configured: Option<&AuditConfig>,
+    prices: Option<&crate::audit::costs::CostConfig>,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
     let options = verify_options(&args.trust, configured)?;
     let dir = log_dir(args.dir, configured)?;
-    let report = report::build(&dir, args.window.since, args.window.until, &options);
+    let (since, until) = (args.window.since, args.window.until);
+    let mut report = report::build(&dir, since, until, &options);
+    if let Some(prices) = prices {
+        report = report.with_costs(crate::audit::costs::compute(&dir, since, until, prices)?);
+    }
     match args.format {
         ReportFormat::Text => write!(out, "{report}")?,
         ReportFormat::Json => writeln!(out, "{}", report.to_json_text())?,

@@ -60,7 +60,7 @@ pub struct Console {
     last_verification: Mutex<Option<Verification>>,
     page_size: usize,
     secure_cookie: bool,
-    /// `[costs]`, for the report's spend section.
+    /// `[costs]`, for the report's spend section (page and exports).
     costs: Option<crate::audit::costs::CostConfig>,
 }
 
@@ -261,29 +261,22 @@ impl Console {
         })?;
         let dir = self.dir.clone();
         let options = self.verify_options();
-        actix_web::web::block(move || report::build(&dir, since, until, &options))
-            .await
-            .map_err(|_| {
-                HttpResponse::InternalServerError()
-                    .content_type("text/plain; charset=utf-8")
-                    .body("the report could not be built")
-            })
-    }
-
-    /// The spend report for the query's period, when `[costs]` is configured (the text
-    /// `sluice audit costs` prints, or why it could not be built).
-    pub async fn costs(self: &Arc<Self>, query: &web::FilterQuery) -> Option<String> {
-        let prices = self.costs.clone()?;
-        let (since, until) = query.period().ok()?;
-        let dir = self.dir.clone();
-        let text = actix_web::web::block(move || {
-            crate::audit::costs::compute(&dir, since, until, &prices)
-                .map(|r| r.to_string())
-                .unwrap_or_else(|e| format!("costs could not be computed: {e}"))
+        let prices = self.costs.clone();
+        actix_web::web::block(move || {
+            let report = report::build(&dir, since, until, &options);
+            // Exports carry the spend section too; a log that cannot be priced (unreadable
+            // here, but it was just verified) leaves it out rather than failing the report.
+            match prices.map(|p| crate::audit::costs::compute(&dir, since, until, &p)) {
+                Some(Ok(costs)) => report.with_costs(costs),
+                _ => report,
+            }
         })
         .await
-        .ok()?;
-        Some(text)
+        .map_err(|_| {
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("the report could not be built")
+        })
     }
 
     /// Records a failed sign-in: the presented key's fingerprint, never the key.

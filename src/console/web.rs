@@ -519,10 +519,12 @@ async fn report_page(
     page_guard!(console, req);
     let console = console.into_inner();
     let saved = query.download.as_deref() == Some("html");
-    let report = match console.report(&query).await {
+    let mut report = match console.report(&query).await {
         Ok(r) => r,
         Err(e) => return e,
     };
+    // The page shows the spend section under a heading of its own.
+    let costs = report.costs.take().map(|c| c.to_string());
     let charts_query = FilterQuery {
         since: query.since.clone(),
         until: query.until.clone(),
@@ -547,7 +549,6 @@ async fn report_page(
     };
     console.verify().await;
     let badge = console.badge();
-    let costs = console.costs(&query).await;
     let text = report.to_string();
     let encoded = query.encoded();
     let body = pages::report(&pages::ReportView {

@@ -75,9 +75,13 @@ pub struct Counter {
 #[error("the rate-limit store is unavailable: {0}")]
 pub struct StoreError(String);
 
+/// In memory, each client's limit keeps its current window only: a counter of an older window
+/// is worth nothing, so memory stays bounded by clients × limits and every step is O(1).
+type Windows = HashMap<(String, &'static str), (i64, u64)>;
+
 /// Counters, in memory or in Redis.
 pub enum Store {
-    Memory(Mutex<HashMap<Counter, u64>>),
+    Memory(Mutex<Windows>),
     Redis {
         connection: redis::aio::ConnectionManager,
         timeout: Duration,
@@ -133,18 +137,20 @@ impl Store {
         count: Option<&Counter>,
     ) -> Result<(Vec<u64>, Option<u64>), StoreError> {
         match self {
-            Store::Memory(counters) => {
-                let mut counters = counters.lock().unwrap_or_else(|e| e.into_inner());
+            Store::Memory(windows) => {
+                let mut windows = windows.lock().unwrap_or_else(|e| e.into_inner());
                 let read = reads
                     .iter()
-                    .map(|c| counters.get(c).copied().unwrap_or(0))
+                    .map(|c| match windows.get(&(c.client.clone(), c.limit)) {
+                        Some((window, value)) if *window == c.window => *value,
+                        _ => 0,
+                    })
                     .collect();
                 let counted = count.map(|c| {
-                    let value = counters.entry(c.clone()).or_insert(0);
+                    let value = current(&mut windows, c);
                     *value += 1;
                     *value
                 });
-                evict_old(&mut counters, reads.iter().chain(count));
                 Ok((read, counted))
             }
             Store::Redis {
@@ -175,10 +181,10 @@ impl Store {
     /// Adds `amount` to each counter.
     pub async fn add(&self, adds: &[(Counter, u64)]) -> Result<(), StoreError> {
         match self {
-            Store::Memory(counters) => {
-                let mut counters = counters.lock().unwrap_or_else(|e| e.into_inner());
+            Store::Memory(windows) => {
+                let mut windows = windows.lock().unwrap_or_else(|e| e.into_inner());
                 for (counter, amount) in adds {
-                    *counters.entry(counter.clone()).or_insert(0) += amount;
+                    *current(&mut windows, counter) += amount;
                 }
                 Ok(())
             }
@@ -203,15 +209,17 @@ impl Store {
     }
 }
 
-/// Drops a client's counters of windows older than the ones in use (memory stays bounded by
-/// clients × limits).
-fn evict_old<'a>(counters: &mut HashMap<Counter, u64>, current: impl Iterator<Item = &'a Counter>) {
-    let current: Vec<&Counter> = current.collect();
-    counters.retain(|k, _| {
-        !current
-            .iter()
-            .any(|c| c.client == k.client && c.limit == k.limit && k.window < c.window)
-    });
+/// The value of `counter`'s window, started at 0 when the stored window is an older one. A
+/// charge computed just before another request moved the window on lands in the newer window
+/// (counting more, never less).
+fn current<'a>(windows: &'a mut Windows, counter: &Counter) -> &'a mut u64 {
+    let slot = windows
+        .entry((counter.client.clone(), counter.limit))
+        .or_insert((counter.window, 0));
+    if slot.0 < counter.window {
+        *slot = (counter.window, 0);
+    }
+    &mut slot.1
 }
 
 fn key(prefix: &str, counter: &Counter) -> String {
@@ -253,7 +261,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn memory_counts_reads_and_forgets_past_windows() {
+    async fn memory_counts_reads_and_keeps_only_the_current_window() {
         let store = Store::from_config(&LimitsConfig::default()).unwrap();
         assert!(!store.is_shared());
         let requests = counter("requests_per_minute", 10);
@@ -272,10 +280,13 @@ mod tests {
         let next = counter("requests_per_minute", 11);
         let (_, counted) = store.read_and_count(&[], Some(&next)).await.unwrap();
         assert_eq!(counted, Some(1));
-        let Store::Memory(counters) = &store else {
+        let Store::Memory(windows) = &store else {
             unreachable!()
         };
-        assert!(!counters.lock().unwrap().contains_key(&requests));
+        // One window per client and limit is kept: the past minute is gone.
+        let windows = windows.lock().unwrap();
+        assert_eq!(windows.len(), 2);
+        assert_eq!(windows[&("c".to_owned(), "requests_per_minute")], (11, 1));
     }
 
     #[tokio::test]
