@@ -450,9 +450,9 @@ async fn an_unreachable_upstream_is_unavailable_after_retries() {
     );
 }
 
-#[tokio::test]
-async fn usage_in_a_stream_reaches_the_probe() {
-    let upstream = Upstream::start(Arc::new(|_, mut socket| {
+/// An upstream that streams one chunk, then a usage chunk (5 tokens) and `[DONE]`.
+async fn streams_with_usage() -> Upstream {
+    Upstream::start(Arc::new(|_, mut socket| {
         Box::pin(async move {
             start_stream(&mut socket).await;
             send_chunk(&mut socket, &chunk_event("x")).await;
@@ -462,7 +462,12 @@ async fn usage_in_a_stream_reaches_the_probe() {
             end_stream(socket).await;
         })
     }))
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn usage_in_a_stream_reaches_the_probe() {
+    let upstream = streams_with_usage().await;
     let backend = upstream.backend(|_| {});
     let BackendReply::Stream(mut stream) = backend
         .chat(request(
@@ -480,17 +485,7 @@ async fn usage_in_a_stream_reaches_the_probe() {
 
 #[tokio::test]
 async fn every_stream_asks_for_usage_which_reaches_the_client_only_if_it_asked() {
-    let upstream = Upstream::start(Arc::new(|_, mut socket| {
-        Box::pin(async move {
-            start_stream(&mut socket).await;
-            send_chunk(&mut socket, &chunk_event("x")).await;
-            let usage = json!({"id":"u","object":"chat.completion.chunk","created":7,"model":"gpt-test",
-                "choices":[],"usage":{"prompt_tokens":4,"completion_tokens":1,"total_tokens":5}});
-            send_chunk(&mut socket, &format!("data: {usage}\n\ndata: [DONE]\n\n")).await;
-            end_stream(socket).await;
-        })
-    }))
-    .await;
+    let upstream = streams_with_usage().await;
     let backend = upstream.backend(|_| {});
     let BackendReply::Stream(mut stream) =
         backend.chat(request(r#","stream":true"#)).await.unwrap()
