@@ -59,6 +59,14 @@ impl ChatCompletionRequest {
             .unwrap_or(false)
     }
 
+    /// `response_format.type` (`text`, `json_object`, `json_schema`), when given.
+    pub fn response_format_type(&self) -> Option<&str> {
+        self.response_format
+            .as_ref()
+            .and_then(|format| format.get("type"))
+            .and_then(Value::as_str)
+    }
+
     /// The completion token limit: `max_completion_tokens` wins over the older `max_tokens`.
     pub fn token_limit(&self) -> Option<u32> {
         self.max_completion_tokens.or(self.max_tokens)

@@ -100,11 +100,7 @@ impl<'a> Features<'a> {
             task: task.map(|t| t.trim().to_ascii_lowercase()),
             prompt_tokens: estimate_tokens(chars),
             tools: request.tools.as_ref().is_some_and(|t| !t.is_empty()),
-            response_format: request
-                .response_format
-                .as_ref()
-                .and_then(|f| f.get("type"))
-                .and_then(|t| t.as_str()),
+            response_format: request.response_format_type(),
             texts,
         }
     }

@@ -140,9 +140,6 @@ pub(super) async fn dispatch(
 /// `json_schema`), which the local answer must then be.
 fn wants_json(request: &ChatCompletionRequest) -> bool {
     request
-        .response_format
-        .as_ref()
-        .and_then(|format| format.get("type"))
-        .and_then(Value::as_str)
+        .response_format_type()
         .is_some_and(|kind| kind.starts_with("json"))
 }
